@@ -1,0 +1,144 @@
+// The host-services table. Every argument comes from plugin code and is
+// treated as untrusted: null pointers are ignored, messages are capped and
+// made single-line, outputs are capped, metric deltas are checked.
+#include <spdlog/spdlog.h>
+#include <time.h>
+
+#include <cmath>
+#include <cstring>
+
+#include "metrics/metrics.hpp"
+#include "plugins/call_context.hpp"
+
+namespace deckhand {
+namespace {
+
+std::string bounded_line(const char* text) {
+  if (text == nullptr) return {};
+  const std::size_t length = strnlen(text, kMaxPluginMessage);
+  std::string line;
+  line.reserve(length);
+  for (std::size_t i = 0; i < length; ++i) {
+    const char c = text[i];
+    if (c == '\n') {
+      line += "\\n";
+    } else if (c == '\r') {
+      line += "\\r";
+    } else if (static_cast<unsigned char>(c) < 0x20 && c != '\t') {
+      line += '?';
+    } else {
+      line += c;
+    }
+  }
+  if (length == kMaxPluginMessage) line += "...(truncated)";
+  return line;
+}
+
+spdlog::level::level_enum to_spdlog(int32_t level) {
+  switch (level) {
+    case DH_LOG_TRACE: return spdlog::level::trace;
+    case DH_LOG_DEBUG: return spdlog::level::debug;
+    case DH_LOG_INFO: return spdlog::level::info;
+    case DH_LOG_WARN: return spdlog::level::warn;
+    default: return spdlog::level::err;
+  }
+}
+
+void host_log(dh_host* host, int32_t level, const char* message) {
+  if (host == nullptr || message == nullptr) return;
+  const auto* context = reinterpret_cast<HostContext*>(host);
+  const auto spd_level = to_spdlog(level);
+  if (!spdlog::should_log(spd_level)) return;
+  spdlog::log(spd_level, "plugin={} {}", context->plugin_name, bounded_line(message));
+}
+
+void call_set_output(dh_call* call, const char* data, size_t length) {
+  if (call == nullptr || (data == nullptr && length > 0)) return;
+  auto* context = reinterpret_cast<CallContext*>(call);
+  if (length > kMaxCallOutput) {
+    context->output_too_large = true;
+    context->output.clear();
+    return;
+  }
+  context->output.assign(data == nullptr ? "" : data, length);
+}
+
+void call_set_error(dh_call* call, int32_t status, const char* message) {
+  if (call == nullptr) return;
+  auto* context = reinterpret_cast<CallContext*>(call);
+  context->error_status = status;
+  context->error_message = bounded_line(message);
+}
+
+void call_report_progress(dh_call* call, const char* json) {
+  if (call == nullptr || json == nullptr) return;
+  auto* context = reinterpret_cast<CallContext*>(call);
+  if (context->on_progress) context->on_progress(bounded_line(json));
+}
+
+uint64_t call_deadline_ns(dh_call* call) {
+  return call == nullptr ? 0 : reinterpret_cast<CallContext*>(call)->deadline_ns;
+}
+
+dh_metric* metric_register(dh_host* host, int32_t type, const char* name, const char* help) {
+  if (host == nullptr || name == nullptr) return nullptr;
+  const auto* context = reinterpret_cast<HostContext*>(host);
+  std::string error;
+  PluginMetric* metric = context->metrics->register_plugin_metric(
+      context->plugin_name, type, bounded_line(name), help == nullptr ? "" : bounded_line(help), error);
+  if (metric == nullptr) {
+    spdlog::warn("plugin={} metric not registered: {}", context->plugin_name, error);
+  }
+  return reinterpret_cast<dh_metric*>(metric);
+}
+
+void metric_add(dh_metric* handle, double delta) {
+  if (handle == nullptr || !std::isfinite(delta)) return;
+  auto* metric = reinterpret_cast<PluginMetric*>(handle);
+  if (metric->counter != nullptr) {
+    if (delta >= 0) metric->counter->Increment(delta);  // counters never go down
+  } else if (metric->gauge != nullptr) {
+    metric->gauge->Increment(delta);
+  }
+}
+
+void metric_set(dh_metric* handle, double value) {
+  if (handle == nullptr || !std::isfinite(value)) return;
+  auto* metric = reinterpret_cast<PluginMetric*>(handle);
+  if (metric->gauge != nullptr) metric->gauge->Set(value);
+}
+
+const dh_host_services kServices = {
+    sizeof(dh_host_services), 0,           host_log,        call_set_output, call_set_error,
+    call_report_progress,     call_deadline_ns, metric_register, metric_add,      metric_set,
+};
+
+}  // namespace
+
+const dh_host_services& host_services() { return kServices; }
+
+std::string status_name(int32_t status) {
+  switch (status) {
+    case DH_OK: return "ok";
+    case DH_ERR_INVALID_ARGUMENT: return "invalid argument";
+    case DH_ERR_NOT_FOUND: return "not found";
+    case DH_ERR_ALREADY_EXISTS: return "already exists";
+    case DH_ERR_FAILED_PRECONDITION: return "failed precondition";
+    case DH_ERR_PERMISSION_DENIED: return "permission denied";
+    case DH_ERR_RESOURCE_EXHAUSTED: return "resource exhausted";
+    case DH_ERR_UNAVAILABLE: return "unavailable";
+    case DH_ERR_DEADLINE_EXCEEDED: return "deadline exceeded";
+    case DH_ERR_UNIMPLEMENTED: return "unimplemented";
+    case DH_ERR_INTERNAL: return "internal error";
+    case DH_ERR_INCOMPATIBLE: return "incompatible";
+    default: return "status " + std::to_string(status);
+  }
+}
+
+uint64_t monotonic_now_ns() {
+  timespec now{};
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return static_cast<uint64_t>(now.tv_sec) * 1000000000u + static_cast<uint64_t>(now.tv_nsec);
+}
+
+}  // namespace deckhand
