@@ -196,9 +196,15 @@ typedef struct dh_host_services {
 
 /* True when a struct received from the other side, whose first member is its
  * size, is large enough to hold member m. */
+#ifdef __cplusplus
+#define DH_HAS_MEMBER(ptr, type, m)                                            \
+  ((ptr) != nullptr &&                                                         \
+   (ptr)->struct_size >= offsetof(type, m) + sizeof(static_cast<type *>(nullptr)->m))
+#else
 #define DH_HAS_MEMBER(ptr, type, m)                                            \
   ((ptr) != NULL &&                                                            \
    (ptr)->struct_size >= offsetof(type, m) + sizeof(((type *)0)->m))
+#endif
 
 /* ------------------------------------------------------ creating an instance */
 

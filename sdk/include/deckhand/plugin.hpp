@@ -20,6 +20,8 @@
 
 #include <deckhand/plugin.h>
 
+#include <time.h>
+
 #include <concepts>
 #include <cstdint>
 #include <exception>
@@ -48,6 +50,10 @@ inline Error not_found(std::string m) { return {DH_ERR_NOT_FOUND, std::move(m)};
 inline Error already_exists(std::string m) { return {DH_ERR_ALREADY_EXISTS, std::move(m)}; }
 inline Error failed_precondition(std::string m) { return {DH_ERR_FAILED_PRECONDITION, std::move(m)}; }
 inline Error unavailable(std::string m) { return {DH_ERR_UNAVAILABLE, std::move(m)}; }
+inline Error permission_denied(std::string m) { return {DH_ERR_PERMISSION_DENIED, std::move(m)}; }
+inline Error resource_exhausted(std::string m) { return {DH_ERR_RESOURCE_EXHAUSTED, std::move(m)}; }
+inline Error deadline_exceeded(std::string m) { return {DH_ERR_DEADLINE_EXCEEDED, std::move(m)}; }
+inline Error unimplemented(std::string m) { return {DH_ERR_UNIMPLEMENTED, std::move(m)}; }
 inline Error internal(std::string m) { return {DH_ERR_INTERNAL, std::move(m)}; }
 
 // A metric on the agent's /metrics, labelled with the plugin instance's name.
@@ -123,6 +129,14 @@ class Call {
   }
   // CLOCK_MONOTONIC nanoseconds by which to return; 0 = none.
   uint64_t deadline_ns() const { return services_->call_deadline_ns(call_); }
+  // True once the agent's deadline for this call has passed (never without one).
+  bool deadline_passed() const {
+    const uint64_t deadline = deadline_ns();
+    if (deadline == 0) return false;
+    timespec now{};
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return static_cast<uint64_t>(now.tv_sec) * 1000000000u + static_cast<uint64_t>(now.tv_nsec) >= deadline;
+  }
 
  private:
   dh_call* call_;
@@ -153,8 +167,10 @@ int32_t guard(const dh_host_services* services, dh_call* call, F&& body) noexcep
     body();
     return DH_OK;
   } catch (const Error& e) {
-    services->call_set_error(call, e.status(), e.what());
-    return e.status() == DH_OK ? DH_ERR_INTERNAL : e.status();
+    // An Error must carry a failure; one built with DH_OK is a plugin bug.
+    const int32_t status = e.status() == DH_OK ? DH_ERR_INTERNAL : e.status();
+    services->call_set_error(call, status, e.what());
+    return status;
   } catch (const std::bad_alloc&) {
     services->call_set_error(call, DH_ERR_RESOURCE_EXHAUSTED, "out of memory");
     return DH_ERR_RESOURCE_EXHAUSTED;
@@ -217,20 +233,26 @@ constexpr auto health() -> int32_t (*)(dh_instance*, dh_call*) {
 }
 
 // One detector + trampoline per operation name: NULL when the class lacks it.
+// A public member with an operation's name but another signature is a compile
+// error, not a silently missing operation. The result must be exactly
+// std::string (a JSON library's value type would convert, then fail at run time).
 #define DH_SDK_OPERATION(op)                                                                  \
   template <class P>                                                                          \
   concept has_op_##op = requires(P& p, Call& c, std::string_view r) {                         \
-    { p.op(c, r) } -> std::convertible_to<std::string>;                                       \
+    { p.op(c, r) } -> std::same_as<std::string>;                                              \
   };                                                                                          \
   template <class P>                                                                          \
   constexpr dh_op_fn op_##op() {                                                              \
     if constexpr (has_op_##op<P>) {                                                           \
       return [](dh_instance* i, dh_call* c, const char* r) noexcept -> int32_t {              \
         return invoke_op<P>(i, c, r, [](P& p, Call& call, std::string_view req) {             \
-          return std::string(p.op(call, req));                                                \
+          return p.op(call, req);                                                             \
         });                                                                                   \
       };                                                                                      \
     } else {                                                                                  \
+      static_assert(!requires { &P::op; }, "deckhand plugin: member '" #op "' has the name of "   \
+                    "an operation but not its signature: std::string " #op                    \
+                    "(deckhand::sdk::Call&, std::string_view)");                               \
       return nullptr;                                                                         \
     }                                                                                         \
   }

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs every build, test and benchmark dependency of deckhand from
+# Debian 12's packages. Idempotent: does nothing when all are present.
+set -euo pipefail
+
+packages=(
+  # toolchain
+  build-essential cmake pkg-config git binutils
+  # libraries the agent links (see DESIGN.md, conventions)
+  libboost-dev libboost-program-options-dev libyaml-cpp-dev libspdlog-dev libfmt-dev
+  prometheus-cpp-dev nlohmann-json3-dev libssl-dev
+  # tests: GoogleTest, promtool (package prometheus), curl, setpriv (util-linux)
+  libgtest-dev libgmock-dev prometheus curl util-linux
+)
+
+missing=()
+for package in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$package")
+  fi
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps: missing packages (${missing[*]}); run as root to install them" >&2
+  exit 1
+fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "install-deps: done"
