@@ -11,6 +11,8 @@ packages=(
   prometheus-cpp-dev nlohmann-json3-dev libssl-dev
   # tests: GoogleTest, promtool (package prometheus), curl, setpriv (util-linux)
   libgtest-dev libgmock-dev prometheus curl util-linux
+  # fuzzing: clang with libFuzzer
+  clang libclang-rt-14-dev
 )
 
 missing=()

@@ -3,7 +3,8 @@
 # command; .ci/run calls it):
 #   1. installs dependencies from Debian's packages,
 #   2. builds with -Wall -Wextra -Werror under ASan+UBSan and runs the unit tests,
-#   3. builds the release configuration with -Werror, prints the agent
+#   3. fuzzes the parsers for a bounded time (clang + libFuzzer),
+#   4. builds the release configuration with -Werror, prints the agent
 #      benchmark's figures, and runs every test (unit, SDK contract,
 #      integration against a staged install),
 # ending with ctest's summary line.
@@ -19,6 +20,9 @@ cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DDECKHAND_SANITIZE=ON -DDECKH
 cmake --build build-asan -j"$jobs"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build-asan -L unit --output-on-failure -j"$jobs"
+
+echo "== fuzzing the parsers (libFuzzer, bounded)"
+FUZZ_SECONDS=${FUZZ_SECONDS:-30} bash scripts/fuzz.sh
 
 echo "== release build: the whole suite"
 cmake -S . -B build -DDECKHAND_WERROR=ON >/dev/null

@@ -136,7 +136,12 @@ PluginConfig read_plugin(const Reader& r, const YAML::Node& node, const std::str
   }
   if (node["config"] && !node["config"].IsNull()) {
     r.expect_map(node["config"], path + ".config");
-    plugin.config_json = yaml_to_json(node["config"]).dump();
+    try {
+      plugin.config_json = yaml_to_json(node["config"]).dump();
+    } catch (const nlohmann::json::exception&) {
+      // JSON (what crosses to the plugin) is UTF-8 only.
+      r.fail(node["config"], path + ".config", "contains text that is not valid UTF-8");
+    }
   }
   return plugin;
 }

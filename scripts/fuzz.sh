@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets with clang and runs each for a bounded time
+# (FUZZ_SECONDS, default 30) from its seed corpus. Exits non-zero on a crash,
+# leaving the reproducer in build-fuzz/artifacts/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=${FUZZ_SECONDS:-30}
+cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Debug \
+  -DDECKHAND_FUZZ=ON -DDECKHAND_BUILD_TESTS=OFF -DDECKHAND_BUILD_BENCH=OFF >/dev/null
+cmake --build build-fuzz -j"$(nproc)" --target config_fuzz
+mkdir -p build-fuzz/artifacts build-fuzz/corpus/config
+for target in config; do
+  echo "== fuzz ${target} for ${seconds}s"
+  build-fuzz/tests/fuzz/${target}_fuzz -max_total_time="$seconds" -print_final_stats=1 \
+    -artifact_prefix=build-fuzz/artifacts/ -max_len=4096 \
+    build-fuzz/corpus/${target} tests/fuzz/corpus/${target} 2>&1 | tail -n 12
+done
