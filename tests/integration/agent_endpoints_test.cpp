@@ -35,6 +35,28 @@ bool file_exists(const std::string& path) {
   return lstat(path.c_str(), &st) == 0;
 }
 
+// Sends raw bytes to 127.0.0.1:port and reads until the agent closes the
+// connection (or 5 s pass).
+std::string raw_exchange(int port, const std::string& bytes) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return "";
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<uint16_t>(port));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  timeval timeout{5, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  std::string answer;
+  if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 &&
+      send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(bytes.size())) {
+    char buffer[4096];
+    ssize_t n;
+    while ((n = read(fd, buffer, sizeof buffer)) > 0) answer.append(buffer, static_cast<std::size_t>(n));
+  }
+  close(fd);
+  return answer;
+}
+
 TEST(AgentEndpoints, HealthzAnswersOk) {
   AgentUnderTest agent(kDirstore);
   ASSERT_TRUE(agent.serving()) << agent.stderr_text();
@@ -63,6 +85,36 @@ TEST(AgentEndpoints, UnknownPathIs404AndProbesAreReadOnly) {
   EXPECT_EQ(agent.get("/healthz?verbose=1").status, 200);
   // The local API is not served on the TCP port.
   EXPECT_EQ(agent.get("/v1/plugins").status, 404);
+}
+
+// HEAD must be answered without content (RFC 9110, 9.3.2): otherwise the
+// bytes are read as the start of the next response on a kept-alive connection.
+TEST(AgentEndpoints, HeadIsAnsweredWithoutABody) {
+  AgentUnderTest agent(kDirstore);
+  ASSERT_TRUE(agent.serving()) << agent.stderr_text();
+  const std::string answer = raw_exchange(agent.port(),
+                                          "HEAD /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n"
+                                          "GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+  ASSERT_THAT(answer, ::testing::StartsWith("HTTP/1.1 200 OK\r\n"));
+  const auto end_of_head = answer.find("\r\n\r\n");
+  ASSERT_NE(end_of_head, std::string::npos) << answer;
+  // The next response follows the HEAD response's headers immediately.
+  EXPECT_EQ(answer.substr(end_of_head + 4, 9), "HTTP/1.1 ") << answer;
+}
+
+TEST(AgentEndpoints, KeepAliveServesSeveralRequests) {
+  AgentUnderTest agent(kDirstore);
+  ASSERT_TRUE(agent.serving()) << agent.stderr_text();
+  const std::string answer = raw_exchange(agent.port(),
+                                          "GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n"
+                                          "GET /readyz HTTP/1.1\r\nHost: localhost\r\n\r\n"
+                                          "GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+  std::size_t responses = 0;
+  for (auto at = answer.find("HTTP/1.1 200 OK"); at != std::string::npos; at = answer.find("HTTP/1.1 200 OK", at + 1)) {
+    ++responses;
+  }
+  EXPECT_EQ(responses, 3u) << answer;
+  EXPECT_THAT(answer, HasSubstr("readyz check passed"));
 }
 
 TEST(AgentEndpoints, MetricsPassPromtoolAndDescribeTheAgent) {
@@ -280,7 +332,7 @@ TEST(AgentEndpoints, ListenAddressInUseStopsTheAgent) {
   address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address), 0) << std::strerror(errno);
   ASSERT_EQ(listen(fd, 1), 0);
-  agent.start(5s);
+  agent.spawn();  // not start(): /healthz would reach our listener, which never answers
   const auto code = agent.wait_exit(5s);
   close(fd);
   ASSERT_TRUE(code.has_value()) << "the agent kept running";

@@ -31,7 +31,7 @@ CommandResult run_deckhand(const std::vector<std::string>& args, const std::stri
 }
 
 AgentUnderTest::AgentUnderTest(const std::string& plugins_yaml, const std::string& extra_yaml)
-    : AgentUnderTest(AgentOptions{plugins_yaml, extra_yaml, "", "", true}) {}
+    : AgentUnderTest(AgentOptions{plugins_yaml, extra_yaml, "", false, "", true}) {}
 
 AgentUnderTest::AgentUnderTest(AgentOptions options) : options_(std::move(options)) {
   if (access(stage_deckhand().c_str(), X_OK) != 0) {
@@ -49,9 +49,9 @@ AgentUnderTest::AgentUnderTest(AgentOptions options) : options_(std::move(option
   std::ostringstream config;
   config << "listen: 127.0.0.1:" << port_ << "\n"
          << "socket: " << socket_ << "\n"
-         << "state_dir: " << (dir_ / "state") << "\n"
-         << "plugin_dir: " << plugin_dir << "\n"
-         << replace_all(options_.extra_yaml, "@TMP@", dir_.path());
+         << "state_dir: " << (dir_ / "state") << "\n";
+  if (!options_.omit_plugin_dir) config << "plugin_dir: " << plugin_dir << "\n";
+  config << replace_all(options_.extra_yaml, "@TMP@", dir_.path());
   if (!options_.extra_yaml.empty() && options_.extra_yaml.back() != '\n') config << "\n";
   if (options_.plugins_yaml.empty()) {
     config << "plugins: []\n";
@@ -66,10 +66,14 @@ AgentUnderTest::~AgentUnderTest() {
   if (child_ && child_->running()) child_->stop(std::chrono::seconds(5));
 }
 
-bool AgentUnderTest::start(std::chrono::milliseconds timeout) {
+void AgentUnderTest::spawn() {
   if (child_) throw std::logic_error("the agent was already started");
   child_ = std::make_unique<ChildProcess>(
       std::vector<std::string>{stage_deckhand(), "agent", "--config", config_path_}, stdout_path_, stderr_path_);
+}
+
+bool AgentUnderTest::start(std::chrono::milliseconds timeout) {
+  spawn();
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {
     if (!child_->running()) return serving_ = false;

@@ -37,6 +37,8 @@ struct AgentOptions {
   std::string extra_yaml;
   // plugin_dir; empty means the staged install's plugin directory.
   std::string plugin_dir;
+  // true: leave plugin_dir out of the config (the agent's own default).
+  bool omit_plugin_dir = false;
   // The API socket; empty means <tmp>/run/deckhand.sock.
   std::string socket;
   // false: only write the config; call start() later.
@@ -54,6 +56,8 @@ class AgentUnderTest {
   // Starts the agent and waits up to `timeout` until /healthz answers 200 or
   // the process exits. Returns true if it is serving.
   bool start(std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  // Only launches the process (for tests where /healthz cannot be polled).
+  void spawn();
 
   bool serving() const { return serving_; }
   bool running();

@@ -4,6 +4,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include <cctype>
+#include <filesystem>
 
 #include <functional>
 #include <nlohmann/json.hpp>
@@ -73,6 +77,13 @@ std::vector<BrokenCase> broken_cases() {
        [](const std::string& path) {
          return "plugin " + path + ": plugin \"initfails\" failed to initialise: config key \"token\" is required";
        }},
+      {"name_mismatch", "libtest-unhealthy.so", "wrongname",
+       [](const std::string& path) {
+         return "plugin " + path + ": the file is plugin \"unhealthy\", but the config expects \"wrongname\"";
+       }},
+      // The good plugin configured a second time.
+      {"same_file", "libtest-good.so", "again",
+       [](const std::string& path) { return "plugin " + path + ": the same file is already loaded as " + path; }},
       // No name: in the config, so the failed entry is named after the file.
       {"duplicate_name", "libtest-duplicate.so", "",
        [](const std::string& path) {
@@ -80,6 +91,9 @@ std::vector<BrokenCase> broken_cases() {
        }},
   };
 }
+
+// gtest prints the parameter in test names and failures: its label says it all.
+void PrintTo(const BrokenCase& c, std::ostream* out) { *out << c.label; }
 
 // The good plugin ("cnet", required) first, then the broken one.
 AgentOptions options_for(const BrokenCase& c, bool required) {
@@ -132,6 +146,7 @@ TEST_P(BrokenPlugin, OptionalRunsTheAgentDegraded) {
   ASSERT_EQ(metrics.status, 200);
   EXPECT_EQ(metric_sample(metrics.body, "deckhand_plugin_loaded{name=\"" + name + "\"}"), "0") << metrics.body;
   EXPECT_EQ(metric_sample(metrics.body, "deckhand_plugin_loaded{name=\"cnet\"}"), "1") << metrics.body;
+  EXPECT_EQ(metric_sample(metrics.body, "deckhand_plugin_healthy{name=\"" + name + "\"}"), "0");
   EXPECT_EQ(metric_sample(metrics.body, "deckhand_ready"), "1");
 
   const CommandResult table = agent.cli("plugins");
@@ -222,12 +237,31 @@ TEST(BrokenPlugins, RequiredUnhealthyPluginMakesTheAgentNotReady) {
   EXPECT_EQ(json::parse(call.out), json({{"ping", 1}}));
 }
 
-TEST(BrokenPlugins, SlowHealthTimesOutOnReadyz) {
+AgentOptions slow_health_options() {
   AgentOptions options;
   options.plugin_dir = test_plugin_dir();
   options.plugins_yaml = "  - name: slowhealth\n    path: libtest-slow_health.so\n";
   options.extra_yaml = "health_timeout_seconds: 0.2\n";
-  AgentUnderTest agent(options);
+  return options;
+}
+
+// The health call takes 3 s and the timeout is 0.2 s: the very first /readyz
+// must say so within about a second.
+TEST(BrokenPlugins, SlowHealthFirstReadyzNamesTheTimeout) {
+  AgentUnderTest agent(slow_health_options());
+  ASSERT_TRUE(agent.serving()) << agent.stderr_text();
+  const auto asked = std::chrono::steady_clock::now();
+  const HttpResult ready = agent.get("/readyz");
+  EXPECT_LT(std::chrono::steady_clock::now() - asked, 1s);
+  EXPECT_EQ(ready.status, 503) << ready.body;
+  EXPECT_THAT(ready.body, HasSubstr("[-]plugin slowhealth failed: the plugin did not answer within 0.2s\n"));
+  EXPECT_THAT(ready.body, HasSubstr("readyz check failed\n"));
+}
+
+// Polls: whatever each answer says, it is quick and not ready, and the
+// timeout is named once the start-up health call has returned.
+TEST(BrokenPlugins, SlowHealthTimesOutOnReadyz) {
+  AgentUnderTest agent(slow_health_options());
   ASSERT_TRUE(agent.serving()) << agent.stderr_text();
 
   // Every answer comes within a second and says not ready. While the plugin
@@ -290,6 +324,86 @@ TEST(BrokenPlugins, PluginErrorsMapToHttpStatus) {
   const HttpResult bogus = agent.api("POST", "/v1/plugins/cnet/list_images", "{}");
   EXPECT_EQ(bogus.status, 501) << bogus.body;
   EXPECT_THAT(bogus.body, HasSubstr("a network plugin has no operation \\\"list_images\\\""));
+}
+
+std::string sha256_of(const std::string& path) {
+  const CommandResult result = run_command({"sha256sum", path});
+  if (result.exit_code != 0) return "(sha256sum failed)";
+  return result.out.substr(0, 64);
+}
+
+TEST(PluginIntegrity, Sha256IsChecked) {
+  const std::string good = test_plugin("libtest-good.so");
+  const std::string actual = sha256_of(good);
+  ASSERT_EQ(actual.size(), 64u);
+  std::string upper = actual;
+  for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+
+  AgentOptions matching;
+  matching.plugin_dir = test_plugin_dir();
+  matching.plugins_yaml = "  - path: libtest-good.so\n    sha256: " + upper + "\n";
+  AgentUnderTest loads(matching);
+  EXPECT_TRUE(loads.serving()) << loads.stderr_text();
+
+  const std::string zeros(64, '0');
+  AgentOptions wrong = matching;
+  wrong.plugins_yaml = "  - path: libtest-good.so\n    sha256: " + zeros + "\n";
+  AgentUnderTest refused(wrong);
+  EXPECT_FALSE(refused.serving());
+  EXPECT_EQ(refused.wait_exit(5s), std::optional<int>(1));
+  EXPECT_THAT(refused.stderr_text(), HasSubstr("plugin " + good + ": sha256 mismatch: the config expects " + zeros +
+                                               ", the file has " + actual + "\n"));
+
+  AgentOptions malformed = matching;
+  malformed.plugins_yaml = "  - path: libtest-good.so\n    sha256: abc123\n";
+  AgentUnderTest invalid(malformed);
+  EXPECT_FALSE(invalid.serving());
+  EXPECT_EQ(invalid.wait_exit(5s), std::optional<int>(1));
+  // The plugins list starts on line 6 of the fixture's config; sha256 is its second line.
+  EXPECT_THAT(invalid.stderr_text(),
+              HasSubstr(invalid.config_path() + ":7:13: plugins[0].sha256: expected 64 hexadecimal digits"));
+}
+
+// A plugin runs with the agent's privileges: files and directories that
+// others could write or own are refused.
+TEST(PluginIntegrity, UntrustedFilesAreRefused) {
+  struct Case {
+    std::string label;
+    mode_t dir_mode;
+    mode_t file_mode;
+    uid_t file_owner;
+    std::string message;  // after "plugin <path>: "; empty = it loads
+  };
+  const std::vector<Case> cases = {
+      {"group-writable file", 0755, 0664, 0, "refusing to load: the file is writable by group or others (mode 0664)"},
+      {"world-writable directory", 0777, 0755, 0,
+       "refusing to load: the directory is writable by group or others (mode 0777)"},
+      {"file owned by nobody", 0755, 0755, 65534,
+       "refusing to load: the file is owned by uid 65534, not by root or the agent's user"},
+      {"sticky shared directory", 01777, 0755, 0, ""},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.label);
+    AgentOptions options;
+    options.plugins_yaml = "  - path: @TMP@/plugins/libtest-good.so\n";
+    options.start = false;
+    AgentUnderTest agent(options);
+    const std::string dir = agent.path("plugins");
+    const std::string file = dir + "/libtest-good.so";
+    ASSERT_EQ(mkdir(dir.c_str(), 0700), 0);
+    std::filesystem::copy_file(test_plugin("libtest-good.so"), file);
+    ASSERT_EQ(chmod(file.c_str(), c.file_mode), 0);
+    ASSERT_EQ(chown(file.c_str(), c.file_owner, 0), 0);
+    ASSERT_EQ(chmod(dir.c_str(), c.dir_mode), 0);
+    const bool serving = agent.start();
+    if (c.message.empty()) {
+      EXPECT_TRUE(serving) << agent.stderr_text();
+      continue;
+    }
+    EXPECT_FALSE(serving);
+    EXPECT_EQ(agent.wait_exit(5s), std::optional<int>(1));
+    EXPECT_THAT(agent.stderr_text(), HasSubstr("plugin " + file + ": " + c.message + "\n"));
+  }
 }
 
 }  // namespace

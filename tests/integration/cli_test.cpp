@@ -2,7 +2,12 @@
 // it talks to.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstring>
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -84,6 +89,9 @@ TEST(Cli, UnknownCommandFails) {
   EXPECT_EQ(result.exit_code, 1);
   EXPECT_THAT(result.err, HasSubstr("error: unknown command \"frobnicate\" for \"deckhand\""));
   EXPECT_EQ(result.out, "");
+  const CommandResult topic = run_deckhand({"help", "frobnicate"});
+  EXPECT_EQ(topic.exit_code, 1);
+  EXPECT_THAT(topic.err, HasSubstr("unknown command \"frobnicate\""));
   const CommandResult option = run_deckhand({"version", "--frobnicate"});
   EXPECT_EQ(option.exit_code, 1);
   EXPECT_THAT(option.err, HasSubstr("error: "));
@@ -279,6 +287,45 @@ TEST_F(CliTest, RawApiPluginCall) {
   EXPECT_EQ(unknown.status, 404);
 }
 
+// Writes `bytes` to the unix socket (stopping quietly if the agent closes
+// early) and reads whatever it answers until it closes.
+std::string raw_unix_exchange(const std::string& socket_path, const std::string& bytes) {
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return "";
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  std::strncpy(address.sun_path, socket_path.c_str(), sizeof(address.sun_path) - 1);
+  timeval timeout{10, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
+  std::string answer;
+  if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0) {
+    std::size_t sent = 0;
+    while (sent < bytes.size()) {
+      const ssize_t n = send(fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+      if (n <= 0) break;
+      sent += static_cast<std::size_t>(n);
+    }
+    char buffer[4096];
+    ssize_t n;
+    while ((n = read(fd, buffer, sizeof buffer)) > 0) answer.append(buffer, static_cast<std::size_t>(n));
+  }
+  close(fd);
+  return answer;
+}
+
+TEST_F(CliTest, RawApiRefusesOversizedBody) {
+  // A valid JSON object of 2 MiB; the API takes at most 1 MiB.
+  const std::string body = "{\"pad\":\"" + std::string(2u << 20, 'x') + "\"}";
+  const std::string request = "POST /v1/plugins/dirstore/list_images HTTP/1.1\r\nHost: localhost\r\n"
+                              "Content-Type: application/json\r\nContent-Length: " +
+                              std::to_string(body.size()) + "\r\n\r\n" + body;
+  const std::string answer = raw_unix_exchange(agent().socket(), request);
+  EXPECT_THAT(answer, StartsWith("HTTP/1.1 413 ")) << answer.substr(0, 200);
+  // The agent is unharmed.
+  EXPECT_EQ(agent().api("GET", "/healthz").status, 200);
+}
+
 TEST_F(CliTest, RawApiVersionAndList) {
   const HttpResult version = agent().api("GET", "/v1/version");
   ASSERT_EQ(version.status, 200);
@@ -366,7 +413,38 @@ TEST(CliAgent, InstalledDefaultConfigIsValid) {
   ASSERT_TRUE(std::filesystem::exists(config));
   const CommandResult result = run_deckhand({"agent", "--check", "--config", config}, "", 10s);
   EXPECT_EQ(result.exit_code, 0) << result.err;
-  EXPECT_THAT(result.out, HasSubstr("configuration is valid"));
+  EXPECT_EQ(result.out, config + ": configuration is valid\n");
+  // Without --config the agent reads the config installed next to it.
+  const CommandResult implicit = run_deckhand({"agent", "--check"}, "", 10s);
+  EXPECT_EQ(implicit.exit_code, 0) << implicit.err;
+  EXPECT_EQ(implicit.out, config + ": configuration is valid\n");
+  const CommandResult help = run_deckhand({"agent", "--help"});
+  EXPECT_THAT(help.out, HasSubstr("Without --config it reads " + config));
+}
+
+TEST(CliAgent, DefaultPluginDirIsNextToTheInstalledAgent) {
+  AgentOptions options;
+  options.plugins_yaml = "  - path: libdeckhand-dirstore.so\n    config:\n      root: @TMP@/rootfs\n";
+  options.omit_plugin_dir = true;
+  AgentUnderTest agent(options);
+  ASSERT_TRUE(agent.serving()) << agent.stderr_text();
+  const CommandResult result = agent.cli("plugins");
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  const auto rows = table_rows(result.out);
+  ASSERT_EQ(rows.size(), 2u) << result.out;
+  EXPECT_EQ(rows[1][0], "dirstore");
+  EXPECT_EQ(rows[1].back(), stage_plugin_dir() + "/libdeckhand-dirstore.so");
+}
+
+TEST(CliAgent, LogFileInAMissingDirectoryIsReported) {
+  AgentOptions options;
+  options.extra_yaml = "log:\n  file: @TMP@/no/such/dir/agent.log\n";
+  options.start = false;
+  AgentUnderTest agent(options);
+  EXPECT_FALSE(agent.start());
+  EXPECT_EQ(agent.wait_exit(5s), std::optional<int>(1));
+  EXPECT_THAT(agent.stderr_text(), HasSubstr(agent.path("no/such/dir/agent.log")));
+  EXPECT_FALSE(std::filesystem::exists(agent.socket()));
 }
 
 }  // namespace

@@ -307,7 +307,8 @@ TEST_F(LoaderTest, WorldWritableDirectoryIsRefused) {
   const std::string copy = copy_plugin(plugin_path("good"), "open", "libcnet.so");
   ASSERT_EQ(::chmod((temp_ / "open").c_str(), 0777), 0);
   EXPECT_EQ(load_error(copy),
-            "plugin " + copy + ": refusing to load: the directory is writable by group or others (mode 0777)");
+            "plugin " + copy + ": refusing to load: the directory " + (temp_ / "open") +
+                " is writable by group or others (mode 0777)");
 }
 
 TEST_F(LoaderTest, StickySharedDirectoryIsAllowed) {
@@ -330,9 +331,8 @@ TEST_F(LoaderTest, DirectoryOwnedBySomeoneElseIsRefused) {
   if (geteuid() != 0) GTEST_SKIP() << "needs root to chown";
   const std::string copy = copy_plugin(plugin_path("good"), "theirs", "libcnet.so");
   ASSERT_EQ(::chown((temp_ / "theirs").c_str(), 4242, 4242), 0);
-  EXPECT_EQ(load_error(copy), "plugin " + copy +
-                                  ": refusing to load: the directory is owned by uid 4242, not by root or the "
-                                  "agent's user");
+  EXPECT_EQ(load_error(copy), "plugin " + copy + ": refusing to load: the directory " + (temp_ / "theirs") +
+                                  " is owned by uid 4242, not by root or the agent's user");
 }
 
 // A symlink in a trusted directory to a plugin in a world-writable one: the

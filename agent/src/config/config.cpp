@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -45,8 +46,11 @@ class Reader {
 
   // Refuses keys outside `known`, naming the first unknown one.
   void only_keys(const YAML::Node& map, const std::string& path, const std::set<std::string>& known) const {
+    std::set<std::string> seen;
     for (const auto& item : map) {
       const std::string key = item.first.Scalar();
+      // yaml-cpp keeps the first of two equal keys; a config that says a thing twice is a mistake.
+      if (!seen.insert(key).second) fail(item.first, join(path, key), "duplicate key");
       if (!known.count(key)) {
         std::string list;
         for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
@@ -231,10 +235,15 @@ Config parse_config(const std::string& text, const std::string& source) {
 }
 
 Config load_config(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::exists(path, ec) && !std::filesystem::is_regular_file(path, ec)) {
+    throw ConfigError(path + ": not a regular file");
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) throw ConfigError(path + ": cannot read the configuration file: " + std::strerror(errno));
   std::ostringstream text;
   text << in.rdbuf();
+  if (in.bad()) throw ConfigError(path + ": cannot read the configuration file");
   if (text.str().size() > 1 << 20) throw ConfigError(path + ": the configuration file is larger than 1 MiB");
   return parse_config(text.str(), path);
 }

@@ -148,7 +148,15 @@ int run_agent(const Config& config) {
   spdlog::info("agent serving listen={}:{} socket={} plugins={} startup_ms={:.1f}", endpoint.address().to_string(),
                endpoint.port(), config.socket, plugins.entries().size(), startup_ms);
 
-  io.run();
+  // A handler that throws must not take the node agent down with it: log and go on.
+  for (;;) {
+    try {
+      io.run();
+      break;
+    } catch (const std::exception& e) {
+      spdlog::error("internal error in the event loop, continuing: {}", e.what());
+    }
+  }
 
   // Shutdown order: no new calls, wait for running ones, then the instances.
   workers.join();

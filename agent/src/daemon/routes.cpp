@@ -14,12 +14,18 @@ using nlohmann::json;
 
 constexpr std::chrono::minutes kApiCallTimeout{2};
 
+// JSON text of a body that may carry plugin-provided strings: never throws on
+// invalid UTF-8, it substitutes U+FFFD instead.
+std::string to_text(const json& body) {
+  return body.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+}
+
 // Errors on the local API have the shape of a Kubernetes Status object.
 http::Response status_response(const http::Request& request, status code, const std::string& reason,
                                const std::string& message) {
   json body = {{"kind", "Status"},     {"apiVersion", "v1"},           {"status", "Failure"},
                {"message", message}, {"reason", reason}, {"code", static_cast<int>(code)}};
-  return http::make_response(request, code, body.dump() + "\n", "application/json");
+  return http::make_response(request, code, to_text(body), "application/json");
 }
 
 std::pair<status, const char*> http_status_for(int32_t plugin_status) {
@@ -76,7 +82,7 @@ void Routes::api(http::Request&& request, http::Responder respond) {
                  {"compiler", build::kCompiler},
                  {"abi", std::to_string(DH_ABI_MAJOR) + "." + std::to_string(DH_ABI_MINOR)},
                  {"fingerprint", DH_BUILD_FINGERPRINT}};
-    return respond(http::make_response(request, status::ok, body.dump() + "\n", "application/json"));
+    return respond(http::make_response(request, status::ok, to_text(body), "application/json"));
   }
   if (path == "/v1/plugins" && method == http::bhttp::verb::get) return list_plugins(request, respond);
   // /v1/plugins/<name>/<operation>
@@ -118,7 +124,7 @@ void Routes::list_plugins(const http::Request& request, http::Responder respond)
       list.push_back(std::move(item));
     }
     json body = {{"plugins", list}, {"ready", report.ready}, {"degraded", report.degraded}};
-    respond(http::make_response(request, status::ok, body.dump() + "\n", "application/json"));
+    respond(http::make_response(request, status::ok, to_text(body), "application/json"));
   });
 }
 
@@ -138,7 +144,7 @@ void Routes::call_plugin(const http::Request& request, const std::string& name, 
     return respond(status_response(request, status::bad_request, "BadRequest",
                                    "the request body must be a JSON object"));
   }
-  caller_.call(*entry->plugin, operation, parsed.dump(), kApiCallTimeout,
+  caller_.call(*entry->plugin, operation, to_text(parsed), kApiCallTimeout,
                [request, respond, name, operation](CallResult result) {
                  if (result.ok()) {
                    return respond(http::make_response(request, status::ok, result.output + "\n", "application/json"));

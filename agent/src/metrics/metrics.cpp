@@ -25,6 +25,23 @@ bool reserved_name(const std::string& name) {
   return false;
 }
 
+// prometheus-cpp writes help text as given, and one stray backslash or control
+// character breaks the whole exposition. Keep the format's two escapes (\\ and
+// \n), escape any other backslash, blank out control characters.
+std::string exposition_help(const std::string& help) {
+  std::string out;
+  for (std::size_t i = 0; i < help.size(); ++i) {
+    const char c = help[i];
+    if (c == '\\') {
+      const bool escape = i + 1 < help.size() && (help[i + 1] == 'n' || help[i + 1] == '\\');
+      out += escape ? std::string{c, help[++i]} : std::string("\\\\");
+    } else {
+      out += static_cast<unsigned char>(c) < 0x20 ? ' ' : c;
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 Metrics::Metrics()
@@ -99,6 +116,10 @@ PluginMetric* Metrics::register_plugin_metric(const std::string& plugin, int32_t
     error = "metric name \"" + name + "\" is not a valid Prometheus name";
     return nullptr;
   }
+  if (name.rfind("__", 0) == 0) {
+    error = "metric name \"" + name + "\" starts with __, which Prometheus reserves";
+    return nullptr;
+  }
   if (reserved_name(name)) {
     error = "metric name \"" + name + "\" is reserved for the agent";
     return nullptr;
@@ -119,10 +140,17 @@ PluginMetric* Metrics::register_plugin_metric(const std::string& plugin, int32_t
   auto family = plugin_families_.find(name);
   if (family == plugin_families_.end()) {
     PluginFamily created{type};
-    if (type == DH_METRIC_COUNTER) {
-      created.counters = &prometheus::BuildCounter().Name(name).Help(help).Register(*registry_);
-    } else {
-      created.gauges = &prometheus::BuildGauge().Name(name).Help(help).Register(*registry_);
+    const std::string safe_help = exposition_help(help);
+    try {
+      if (type == DH_METRIC_COUNTER) {
+        created.counters = &prometheus::BuildCounter().Name(name).Help(safe_help).Register(*registry_);
+      } else {
+        created.gauges = &prometheus::BuildGauge().Name(name).Help(safe_help).Register(*registry_);
+      }
+    } catch (const std::exception& e) {
+      // Never let the library's exception reach plugin code across the C ABI.
+      error = "metric \"" + name + "\" not registered: " + e.what();
+      return nullptr;
     }
     family = plugin_families_.emplace(name, created).first;
   } else if (family->second.type != type) {

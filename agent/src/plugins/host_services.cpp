@@ -13,24 +13,61 @@
 namespace deckhand {
 namespace {
 
+// Length of the valid UTF-8 sequence starting at text[i] (1-4), or 0 if invalid.
+std::size_t utf8_sequence(const unsigned char* text, std::size_t i, std::size_t length) {
+  const unsigned char lead = text[i];
+  std::size_t size = 0;
+  uint32_t code = 0;
+  if (lead < 0x80) return 1;
+  if ((lead & 0xE0) == 0xC0) size = 2, code = lead & 0x1F;
+  else if ((lead & 0xF0) == 0xE0) size = 3, code = lead & 0x0F;
+  else if ((lead & 0xF8) == 0xF0) size = 4, code = lead & 0x07;
+  else return 0;
+  if (i + size > length) return 0;
+  for (std::size_t k = 1; k < size; ++k) {
+    if ((text[i + k] & 0xC0) != 0x80) return 0;
+    code = (code << 6) | (text[i + k] & 0x3F);
+  }
+  // Overlong forms, surrogates and values past U+10FFFF are not UTF-8.
+  static const uint32_t minimum[5] = {0, 0, 0x80, 0x800, 0x10000};
+  if (code < minimum[size] || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF)) return 0;
+  return size;
+}
+
+// A plugin's text made fit for one log line, a JSON string and a Prometheus
+// help text: at most kMaxPluginMessage bytes (cut on a character boundary),
+// valid UTF-8 (invalid bytes become '?'), control characters escaped or replaced.
 std::string bounded_line(const char* text) {
   if (text == nullptr) return {};
-  const std::size_t length = strnlen(text, kMaxPluginMessage);
+  const std::size_t length = strnlen(text, kMaxPluginMessage + 1);
+  const bool truncated = length > kMaxPluginMessage;
+  const std::size_t keep = truncated ? kMaxPluginMessage : length;
+  const auto* bytes = reinterpret_cast<const unsigned char*>(text);
   std::string line;
-  line.reserve(length);
-  for (std::size_t i = 0; i < length; ++i) {
-    const char c = text[i];
+  line.reserve(keep);
+  for (std::size_t i = 0; i < keep;) {
+    const unsigned char c = bytes[i];
     if (c == '\n') {
       line += "\\n";
     } else if (c == '\r') {
       line += "\\r";
-    } else if (static_cast<unsigned char>(c) < 0x20 && c != '\t') {
+    } else if (c < 0x20 && c != '\t') {
       line += '?';
+    } else if (c >= 0x80) {
+      const std::size_t size = utf8_sequence(bytes, i, keep);
+      if (size == 0) {
+        line += '?';
+      } else {
+        line.append(text + i, size);
+        i += size;
+        continue;
+      }
     } else {
-      line += c;
+      line += static_cast<char>(c);
     }
+    ++i;
   }
-  if (length == kMaxPluginMessage) line += "...(truncated)";
+  if (truncated) line += "...(truncated)";
   return line;
 }
 
@@ -60,6 +97,7 @@ void call_set_output(dh_call* call, const char* data, size_t length) {
     context->output.clear();
     return;
   }
+  context->output_too_large = false;  // the latest output is the one that counts
   context->output.assign(data == nullptr ? "" : data, length);
 }
 

@@ -42,6 +42,29 @@ std::string sha256_of_file(const std::string& path) {
   return text;
 }
 
+std::string machine_name(uint16_t machine) {
+  switch (machine) {
+    case EM_X86_64: return "x86_64";
+    case EM_386: return "i386";
+    case EM_AARCH64: return "aarch64";
+    case EM_ARM: return "arm";
+    case EM_RISCV: return "riscv";
+    case EM_PPC64: return "ppc64";
+    case EM_S390: return "s390x";
+    default: return "ELF machine " + std::to_string(machine);
+  }
+}
+
+// The agent's own ELF machine, read from its executable (EM_NONE if unreadable).
+uint16_t own_elf_machine() {
+  Elf64_Ehdr header{};
+  const int fd = ::open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return EM_NONE;
+  const ssize_t n = ::read(fd, &header, sizeof header);
+  ::close(fd);
+  return n == sizeof header ? header.e_machine : static_cast<uint16_t>(EM_NONE);
+}
+
 // An ELF shared object (or PIE, which dlopen also refuses clearly) for this
 // machine's class; anything else gets a crisp message before dlopen.
 void check_elf_header(const std::string& path) {
@@ -62,6 +85,12 @@ void check_elf_header(const std::string& path) {
   if (n == sizeof header && header.e_type != ET_DYN) {
     throw PluginLoadError("plugin " + path + ": not a shared object (ELF type " + std::to_string(header.e_type) +
                           ", expected a shared library)");
+  }
+  static const uint16_t agent_machine = own_elf_machine();
+  if (n == sizeof header && agent_machine != EM_NONE && header.e_machine != EM_NONE &&
+      header.e_machine != agent_machine) {
+    throw PluginLoadError("plugin " + path + ": built for another machine (" + machine_name(header.e_machine) +
+                          "), the agent runs on " + machine_name(agent_machine));
   }
 }
 
@@ -107,11 +136,18 @@ void PluginLoader::check_file(const std::string& path, const PluginConfig& confi
   }
   if (!S_ISREG(st.st_mode)) throw PluginLoadError("plugin " + path + ": not a regular file");
   check_trusted(path, st, "file");
-  struct stat dir {};
-  const std::string parent = std::filesystem::path(path).parent_path().string();
-  if (::stat(parent.c_str(), &dir) == 0) {
-    // A sticky shared directory (/tmp) cannot have its files swapped by others.
-    if (!(dir.st_mode & S_ISVTX)) check_trusted(path, dir, "directory");
+  // The file that will really be mapped, after every symlink, and every
+  // directory above it: none may let another user swap what gets loaded. A
+  // sticky shared directory (/tmp) is fine: others cannot replace its entries.
+  std::error_code ec;
+  const std::filesystem::path real = std::filesystem::canonical(path, ec);
+  if (ec) throw PluginLoadError("plugin " + path + ": cannot resolve it: " + ec.message());
+  for (std::filesystem::path dir = real.parent_path();; dir = dir.parent_path()) {
+    struct stat dir_st {};
+    if (::stat(dir.c_str(), &dir_st) == 0 && !(dir_st.st_mode & S_ISVTX)) {
+      check_trusted(path, dir_st, ("directory " + dir.string()).c_str());
+    }
+    if (dir == dir.root_path()) break;
   }
   const auto identity = std::make_pair(st.st_dev, st.st_ino);
   if (auto it = loaded_files_.find(identity); it != loaded_files_.end()) {
@@ -195,10 +231,12 @@ std::unique_ptr<Plugin> PluginLoader::load(const PluginConfig& config) {
     library->load(path, boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local);
   } catch (const std::exception& e) {
     // Boost wraps dlerror(); keep the part that says what went wrong.
+    // "...load() failed (dlerror system message: <text>): Bad file descriptor"
     std::string why = e.what();
-    if (auto at = why.find("dlerror system message: "); at != std::string::npos) {
-      why = why.substr(at + 24);
-      if (!why.empty() && why.back() == ')') why.pop_back();
+    const std::string marker = "dlerror system message: ";
+    if (auto at = why.find(marker); at != std::string::npos) {
+      why = why.substr(at + marker.size());
+      if (auto end = why.rfind("): "); end != std::string::npos) why.resize(end);
     }
     throw PluginLoadError("plugin " + path + ": cannot be loaded: " + why);
   }

@@ -81,7 +81,9 @@ CallResult Plugin::finish(const std::string& operation, int32_t status, CallCont
     result.error = context.error_message.empty() ? status_name(status) : std::move(context.error_message);
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  metrics_.record_plugin_call(info_.name, operation, result.ok(), seconds);
+  // Operation names come from API callers: only known ones become label values.
+  const bool known = operation == "health" || is_known_operation(descriptor_.kind, operation);
+  metrics_.record_plugin_call(info_.name, known ? operation : "unknown", result.ok(), seconds);
   return result;
 }
 
