@@ -183,24 +183,59 @@ TEST_P(BrokenPlugin, OptionalRunsTheAgentDegraded) {
 INSTANTIATE_TEST_SUITE_P(Loader, BrokenPlugin, ::testing::ValuesIn(broken_cases()),
                          [](const ::testing::TestParamInfo<BrokenCase>& info) { return info.param.label; });
 
-// A duplicate that is configured under the name it claims: the failed copy
-// must not make the working "cnet" look unloaded.
-TEST(BrokenPlugins, FailedDuplicateDoesNotHideTheLoadedPlugin) {
+// Two entries that claim one name are a config error, found before anything loads.
+TEST(BrokenPlugins, DuplicateConfigNamesAreRefused) {
   AgentOptions options;
   options.plugin_dir = test_plugin_dir();
   options.plugins_yaml =
       "  - name: cnet\n    path: libtest-good.so\n"
       "  - name: cnet\n    path: libtest-duplicate.so\n    required: false\n";
   AgentUnderTest agent(options);
+  EXPECT_FALSE(agent.serving());
+  EXPECT_THAT(agent.stderr_text(), HasSubstr(":8:11: plugins[1].name: \"cnet\" is already the name of an earlier plugin"));
+}
+
+// A failed entry whose file name matches a loaded plugin's name is renamed by
+// its place in the list, so the working "cnet" still reads as loaded.
+TEST(BrokenPlugins, FailedDuplicateDoesNotHideTheLoadedPlugin) {
+  AgentOptions options;
+  options.plugin_dir = test_plugin_dir();
+  options.plugins_yaml =
+      "  - path: libtest-good.so\n"
+      "  - path: cnet.so\n    required: false\n";
+  AgentUnderTest agent(options);
   ASSERT_TRUE(agent.serving()) << agent.stderr_text();
   const CommandResult call = agent.cli("plugins", "call", "cnet", "check", R"({"x":1})");
   EXPECT_EQ(call.exit_code, 0) << call.err;
-  ASSERT_EQ(agent.get("/readyz").status, 200);
+  const HttpResult ready = agent.get("/readyz");
+  ASSERT_EQ(ready.status, 200);
+  EXPECT_THAT(ready.body, HasSubstr("[-]plugin plugins[1] (optional) failed: not loaded: plugin " + test_plugin_dir() +
+                                    "/cnet.so: file not found\n"));
   const HttpResult metrics = agent.get("/metrics");
   EXPECT_THAT(metrics.body, HasSubstr(R"(deckhand_plugin_info{abi="1.0",kind="network",name="cnet",version="0.0.1"} 1)"));
-  // The loaded cnet is loaded and healthy; the duplicate's failure must not overwrite that.
-  EXPECT_THAT(metrics.body, HasSubstr("deckhand_plugin_loaded{name=\"cnet\"} 1\n")) << metrics.body;
-  EXPECT_THAT(metrics.body, HasSubstr("deckhand_plugin_healthy{name=\"cnet\"} 1\n")) << metrics.body;
+  EXPECT_EQ(metric_sample(metrics.body, "deckhand_plugin_loaded{name=\"cnet\"}"), "1");
+  EXPECT_EQ(metric_sample(metrics.body, "deckhand_plugin_healthy{name=\"cnet\"}"), "1");
+  EXPECT_EQ(metric_sample(metrics.body, "deckhand_plugin_loaded{name=\"plugins[1]\"}"), "0");
+}
+
+// A failed entry listed first under the name a later plugin loads as: calls
+// to that name must reach the loaded plugin.
+TEST(BrokenPlugins, FailedEntryDoesNotShadowALoadedPluginOfTheSameName) {
+  AgentOptions options;
+  options.plugin_dir = test_plugin_dir();
+  options.plugins_yaml =
+      "  - path: cnet.so\n    required: false\n"
+      "  - path: libtest-good.so\n";
+  AgentUnderTest agent(options);
+  ASSERT_TRUE(agent.serving()) << agent.stderr_text();
+  const HttpResult ready = agent.get("/readyz");
+  EXPECT_EQ(ready.status, 200) << ready.body;
+  EXPECT_THAT(ready.body, HasSubstr("[+]plugin cnet ok\n"));
+  const CommandResult call = agent.cli("plugins", "call", "cnet", "check", R"({"x":1})");
+  EXPECT_EQ(call.exit_code, 0) << call.err;
+  EXPECT_EQ(json::parse(call.out, nullptr, false), json({{"x", 1}})) << call.out;
+  const HttpResult raw = agent.api("POST", "/v1/plugins/cnet/check", "{}");
+  EXPECT_EQ(raw.status, 200) << raw.body;
 }
 
 TEST(BrokenPlugins, RequiredUnhealthyPluginMakesTheAgentNotReady) {
@@ -364,46 +399,76 @@ TEST(PluginIntegrity, Sha256IsChecked) {
               HasSubstr(invalid.config_path() + ":7:13: plugins[0].sha256: expected 64 hexadecimal digits"));
 }
 
-// A plugin runs with the agent's privileges: files and directories that
-// others could write or own are refused.
+// A plugin runs with the agent's privileges: a file, or any directory above
+// it, that another user could write or owns is refused.
+// Layout: <tmp>/outer/plugins/libtest-good.so.
 TEST(PluginIntegrity, UntrustedFilesAreRefused) {
   struct Case {
     std::string label;
+    mode_t outer_mode;
     mode_t dir_mode;
     mode_t file_mode;
     uid_t file_owner;
-    std::string message;  // after "plugin <path>: "; empty = it loads
+    std::string message;  // after "plugin <path>: "; @OUTER@/@DIR@ stand for the directories; empty = it loads
   };
   const std::vector<Case> cases = {
-      {"group-writable file", 0755, 0664, 0, "refusing to load: the file is writable by group or others (mode 0664)"},
-      {"world-writable directory", 0777, 0755, 0,
-       "refusing to load: the directory is writable by group or others (mode 0777)"},
-      {"file owned by nobody", 0755, 0755, 65534,
+      {"group-writable file", 0755, 0755, 0664, 0,
+       "refusing to load: the file is writable by group or others (mode 0664)"},
+      {"world-writable directory", 0755, 0777, 0755, 0,
+       "refusing to load: the directory @DIR@ is writable by group or others (mode 0777)"},
+      {"world-writable ancestor directory", 0777, 0755, 0755, 0,
+       "refusing to load: the directory @OUTER@ is writable by group or others (mode 0777)"},
+      {"file owned by nobody", 0755, 0755, 0755, 65534,
        "refusing to load: the file is owned by uid 65534, not by root or the agent's user"},
-      {"sticky shared directory", 01777, 0755, 0, ""},
+      {"sticky shared directory", 0755, 01777, 0755, 0, ""},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.label);
     AgentOptions options;
-    options.plugins_yaml = "  - path: @TMP@/plugins/libtest-good.so\n";
+    options.plugins_yaml = "  - path: @TMP@/outer/plugins/libtest-good.so\n";
     options.start = false;
     AgentUnderTest agent(options);
-    const std::string dir = agent.path("plugins");
+    const std::string outer = agent.path("outer");
+    const std::string dir = outer + "/plugins";
     const std::string file = dir + "/libtest-good.so";
-    ASSERT_EQ(mkdir(dir.c_str(), 0700), 0);
+    ASSERT_TRUE(std::filesystem::create_directories(dir));
     std::filesystem::copy_file(test_plugin("libtest-good.so"), file);
     ASSERT_EQ(chmod(file.c_str(), c.file_mode), 0);
     ASSERT_EQ(chown(file.c_str(), c.file_owner, 0), 0);
     ASSERT_EQ(chmod(dir.c_str(), c.dir_mode), 0);
+    ASSERT_EQ(chmod(outer.c_str(), c.outer_mode), 0);
     const bool serving = agent.start();
     if (c.message.empty()) {
       EXPECT_TRUE(serving) << agent.stderr_text();
       continue;
     }
+    std::string message = c.message;
+    if (auto at = message.find("@DIR@"); at != std::string::npos) message.replace(at, 5, dir);
+    if (auto at = message.find("@OUTER@"); at != std::string::npos) message.replace(at, 7, outer);
     EXPECT_FALSE(serving);
     EXPECT_EQ(agent.wait_exit(5s), std::optional<int>(1));
-    EXPECT_THAT(agent.stderr_text(), HasSubstr("plugin " + file + ": " + c.message + "\n"));
+    EXPECT_THAT(agent.stderr_text(), HasSubstr("plugin " + file + ": " + message + "\n"));
   }
+}
+
+// A symlink in a trusted place does not launder a file in an untrusted one:
+// what is checked is the file that would really be loaded.
+TEST(PluginIntegrity, SymlinkToAnUntrustedDirectoryIsRefused) {
+  AgentOptions options;
+  options.plugins_yaml = "  - path: @TMP@/trusted/libtest-good.so\n";
+  options.start = false;
+  AgentUnderTest agent(options);
+  const std::string trusted = agent.path("trusted");
+  const std::string open_dir = agent.path("open");
+  ASSERT_TRUE(std::filesystem::create_directories(trusted));
+  ASSERT_TRUE(std::filesystem::create_directories(open_dir));
+  std::filesystem::copy_file(test_plugin("libtest-good.so"), open_dir + "/libtest-good.so");
+  ASSERT_EQ(chmod(open_dir.c_str(), 0777), 0);
+  std::filesystem::create_symlink(open_dir + "/libtest-good.so", trusted + "/libtest-good.so");
+  EXPECT_FALSE(agent.start());
+  EXPECT_EQ(agent.wait_exit(5s), std::optional<int>(1));
+  EXPECT_THAT(agent.stderr_text(), HasSubstr("refusing to load: the directory " + open_dir +
+                                             " is writable by group or others (mode 0777)"));
 }
 
 }  // namespace

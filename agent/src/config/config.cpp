@@ -227,8 +227,14 @@ Config parse_config(const std::string& text, const std::string& source) {
   if (root["plugins"] && !root["plugins"].IsNull()) {
     const YAML::Node& list = root["plugins"];
     if (!list.IsSequence()) r.fail(list, "plugins", "expected a list, got " + Reader::kind_of(list));
+    std::set<std::string> names;
     for (std::size_t i = 0; i < list.size(); ++i) {
-      config.plugins.push_back(read_plugin(r, list[i], "plugins[" + std::to_string(i) + "]"));
+      const std::string path = "plugins[" + std::to_string(i) + "]";
+      config.plugins.push_back(read_plugin(r, list[i], path));
+      const std::string& name = config.plugins.back().name;
+      if (!name.empty() && !names.insert(name).second) {
+        r.fail(list[i]["name"], path + ".name", "\"" + name + "\" is already the name of an earlier plugin");
+      }
     }
   }
   return config;

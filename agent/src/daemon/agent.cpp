@@ -7,7 +7,9 @@
 
 #include <boost/asio.hpp>
 #include <chrono>
+#include <future>
 #include <memory>
+#include <thread>
 
 #include "build_info.hpp"
 #include "daemon/health.hpp"
@@ -31,6 +33,7 @@ using Local = net::local::stream_protocol;
 // Plugin calls may block (pulls, container waits); they get their own threads.
 constexpr std::size_t kWorkerThreads = 4;
 constexpr std::chrono::seconds kHealthInterval{10};
+constexpr std::chrono::seconds kShutdownGrace{10};
 
 Tcp::endpoint listen_endpoint(const Config& config) {
   const std::string host = config.listen_host == "localhost" ? "127.0.0.1" : config.listen_host;
@@ -159,7 +162,22 @@ int run_agent(const Config& config) {
   }
 
   // Shutdown order: no new calls, wait for running ones, then the instances.
-  workers.join();
+  // A plugin call cannot be interrupted; one that never returns must not keep
+  // the node agent from stopping, and its instance must not be destroyed
+  // under it: after the grace period, exit without destroying instances.
+  std::promise<void> joined;
+  auto workers_done = joined.get_future();
+  std::thread joiner([&workers, &joined] {
+    workers.join();
+    joined.set_value();
+  });
+  if (workers_done.wait_for(kShutdownGrace) != std::future_status::ready) {
+    spdlog::error("plugin calls still running {}s after the stop signal; exiting without destroying plugins",
+                  kShutdownGrace.count());
+    ::unlink(config.socket.c_str());
+    std::_Exit(1);
+  }
+  joiner.join();
   plugins.shutdown();
   ::unlink(config.socket.c_str());
   spdlog::info("agent stopped");

@@ -52,21 +52,28 @@ void HealthChecker::check(std::function<void(const HealthReport&)> done) {
     PluginEntry* entry = entry_ptr.get();
     if (!entry->plugin) continue;  // a load failure stays unhealthy
     if (entry->health_in_flight) {
-      // A hung health call must not pile up more blocked workers behind it.
-      entry->healthy = false;
-      entry->health_message = "the previous health check has not returned yet";
-      metrics_.set_plugin_healthy(entry->name, false);
+      // Never stack a second call behind one that has not returned: wait for
+      // its answer, or, if it already timed out, report that timeout again.
+      if (!entry->health_answered) {
+        ++*pending;
+        entry->health_waiters.push_back(finish);
+      }
       continue;
     }
     entry->health_in_flight = true;
+    entry->health_answered = false;
     ++*pending;
     caller_.health(
         *entry->plugin, timeout_,
         [this, entry, finish](CallResult result) {
           entry->healthy = result.ok();
           entry->health_message = result.ok() ? "ok" : result.error;
+          entry->health_answered = true;
           metrics_.set_plugin_healthy(entry->name, entry->healthy);
+          auto waiters = std::move(entry->health_waiters);
+          entry->health_waiters.clear();
           finish();
+          for (auto& waiter : waiters) waiter();
         },
         [entry] { entry->health_in_flight = false; });
   }

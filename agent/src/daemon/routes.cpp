@@ -52,7 +52,7 @@ std::string path_of(const http::Request& request) {
 
 void Routes::probes(http::Request&& request, http::Responder respond) {
   const std::string path = path_of(request);
-  if (request.method() != http::bhttp::verb::get) {
+  if (request.method() != http::bhttp::verb::get && request.method() != http::bhttp::verb::head) {
     return respond(http::make_response(request, status::method_not_allowed, "method not allowed\n"));
   }
   if (path == "/healthz") return respond(http::make_response(request, status::ok, "ok\n"));

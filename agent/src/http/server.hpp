@@ -131,6 +131,7 @@ class Server<Protocol>::Session : public std::enable_shared_from_this<Session> {
     if (ec) return close();  // end of stream, timeout or garbage: drop the connection
     Request request = parser_->release();
     keep_alive_ = request.keep_alive();
+    head_ = request.method() == bhttp::verb::head;
     auto self = this->shared_from_this();
     handler_(std::move(request), [self](Response response) {
       net::post(self->stream_.get_executor(),
@@ -142,6 +143,8 @@ class Server<Protocol>::Session : public std::enable_shared_from_this<Session> {
     response_ = std::make_shared<Response>(std::move(response));
     if (!keep_alive_) response_->keep_alive(false);
     response_->prepare_payload();
+    // A HEAD answer says how long the body would be, and sends none (RFC 9110 9.3.2).
+    if (head_) response_->body().clear();
     stream_.expires_after(limits_.idle_timeout);
     bhttp::async_write(stream_, *response_,
                        [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
@@ -165,6 +168,7 @@ class Server<Protocol>::Session : public std::enable_shared_from_this<Session> {
   Limits limits_;
   std::shared_ptr<std::atomic<std::size_t>> active_;  // sessions may end on a worker thread
   bool keep_alive_ = true;
+  bool head_ = false;
 };
 
 }  // namespace deckhand::http

@@ -24,6 +24,8 @@ class ReopenableSink final : public spdlog::sinks::base_sink<std::mutex> {
     if (fd_ > STDERR_FILENO) ::close(fd_);
   }
 
+  bool reopens() const { return !path_.empty(); }
+
   void reopen() {
     if (path_.empty()) return;
     const int fresh = open_file();
@@ -114,7 +116,7 @@ void setup_logging(const LogConfig& config) {
 }
 
 void reopen_log() {
-  if (!g_sink) return;
+  if (!g_sink || !g_sink->reopens()) return;  // standard error has nothing to reopen
   try {
     g_sink->reopen();
     spdlog::info("log file reopened");

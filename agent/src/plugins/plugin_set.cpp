@@ -20,7 +20,10 @@ std::string PluginSet::load_all(const std::vector<PluginConfig>& configs, Plugin
       const PluginInfo& info = entry->plugin->info();
       metrics.add_plugin_info(info.name, info.kind, info.version, info.abi);
     } catch (const PluginLoadError& e) {
+      // A failed entry is named by its config name or its file, unless that
+      // name is taken: then by its place in the list, so it never hides another.
       entry->name = !config.name.empty() ? config.name : std::filesystem::path(config.path).stem().string();
+      if (find(entry->name) != nullptr) entry->name = "plugins[" + std::to_string(entries_.size()) + "]";
       entry->load_error = e.what();
       entry->health_message = "not loaded: " + entry->load_error;
       if (config.required) {
@@ -38,10 +41,13 @@ std::string PluginSet::load_all(const std::vector<PluginConfig>& configs, Plugin
 }
 
 PluginEntry* PluginSet::find(const std::string& name) {
+  PluginEntry* failed = nullptr;
   for (auto& entry : entries_) {
-    if (entry->name == name) return entry.get();
+    if (entry->name != name) continue;
+    if (entry->plugin) return entry.get();  // a loaded plugin wins over a failed entry
+    if (failed == nullptr) failed = entry.get();
   }
-  return nullptr;
+  return failed;
 }
 
 void PluginSet::shutdown() {

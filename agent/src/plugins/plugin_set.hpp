@@ -3,6 +3,7 @@
 // plugin stays visible with its error instead of vanishing).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -23,7 +24,9 @@ struct PluginEntry {
   // Health, touched only on the event-loop thread.
   bool healthy = false;
   std::string health_message = "not checked yet";
-  bool health_in_flight = false;
+  bool health_in_flight = false;   // the plugin's health call has not returned
+  bool health_answered = false;    // ...but its result or its timeout is known
+  std::vector<std::function<void()>> health_waiters;  // checks waiting for that answer
 };
 
 class PluginSet {
