@@ -9,8 +9,12 @@ packages=(
   # libraries the agent links (see DESIGN.md, conventions)
   libboost-dev libboost-program-options-dev libyaml-cpp-dev libspdlog-dev libfmt-dev
   prometheus-cpp-dev nlohmann-json3-dev libssl-dev
+  # the runtime plugin: seccomp filters, capability names
+  libseccomp-dev libcap-dev
   # tests: GoogleTest, promtool (package prometheus), curl, setpriv (util-linux)
   libgtest-dev libgmock-dev prometheus curl util-linux
+  # container tests and the runc comparison: busybox root filesystems, the reference runtime
+  busybox-static runc jq
   # fuzzing: clang with libFuzzer
   clang libclang-rt-14-dev
 )

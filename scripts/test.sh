@@ -31,6 +31,8 @@ cmake --install build --prefix build/stage >/dev/null
 
 echo "== benchmark: agent start, memory, /metrics scrapes (figures, not pass/fail)"
 build/bench/deckhand-bench-agent --agent build/stage/bin/deckhand
+echo "== benchmark: container lifecycle, deckhand oci run vs runc run (figures)"
+build/bench/deckhand-bench-runtime --deckhand build/stage/bin/deckhand --runs 50
 
 echo "== the whole suite"
 ctest --test-dir build --output-on-failure -j"$jobs"

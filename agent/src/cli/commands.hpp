@@ -13,6 +13,7 @@ int run(int argc, char** argv);
 int agent_command(const std::vector<std::string>& args);
 int version_command(const std::vector<std::string>& args);
 int plugins_command(const std::vector<std::string>& args);
+int oci_command(const std::vector<std::string>& args);
 
 // Parses args against `options` (+ positionals); prints usage for --help.
 // Returns -1 to continue, or an exit code to return at once.

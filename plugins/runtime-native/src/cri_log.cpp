@@ -1,0 +1,105 @@
+#include "cri_log.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <ctime>
+
+namespace deckhand::runtime {
+namespace {
+
+constexpr std::size_t kMaxLine = 16 * 1024;  // as containerd: longer lines are split into P parts
+
+}  // namespace
+
+std::string rfc3339_nano_now() {
+  timespec now{};
+  clock_gettime(CLOCK_REALTIME, &now);
+  tm utc{};
+  gmtime_r(&now.tv_sec, &utc);
+  char text[48];
+  const std::size_t n = std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &utc);
+  std::snprintf(text + n, sizeof text - n, ".%09ldZ", now.tv_nsec);
+  return text;
+}
+
+CriLogWriter::CriLogWriter(std::string path, uint64_t max_bytes, unsigned max_files)
+    : path_(std::move(path)), max_bytes_(max_bytes), max_files_(max_files < 1 ? 1 : max_files) {
+  fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0640);
+  struct stat st {};
+  if (fd_ >= 0 && ::fstat(fd_, &st) == 0) size_ = static_cast<uint64_t>(st.st_size);
+}
+
+CriLogWriter::~CriLogWriter() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+std::string& CriLogWriter::buffer_for(const std::string& stream) {
+  return stream == "stderr" ? stderr_buffer_ : stdout_buffer_;
+}
+
+void CriLogWriter::append(const std::string& stream, std::string_view data) {
+  std::string& buffer = buffer_for(stream);
+  buffer.append(data);
+  std::size_t start = 0;
+  for (;;) {
+    const std::size_t newline = buffer.find('\n', start);
+    if (newline == std::string::npos) break;
+    write_line(stream, 'F', std::string_view(buffer).substr(start, newline - start));
+    start = newline + 1;
+  }
+  buffer.erase(0, start);
+  while (buffer.size() >= kMaxLine) {
+    write_line(stream, 'P', std::string_view(buffer).substr(0, kMaxLine));
+    buffer.erase(0, kMaxLine);
+  }
+}
+
+void CriLogWriter::flush(const std::string& stream) {
+  std::string& buffer = buffer_for(stream);
+  if (!buffer.empty()) write_line(stream, 'F', buffer);
+  buffer.clear();
+}
+
+void CriLogWriter::write_line(const std::string& stream, char tag, std::string_view text) {
+  std::string line = rfc3339_nano_now();
+  line += ' ';
+  line += stream;
+  line += ' ';
+  line += tag;
+  line += ' ';
+  line.append(text);
+  line += '\n';
+  if (max_bytes_ > 0 && size_ > 0 && size_ + line.size() > max_bytes_) rotate();
+  if (fd_ < 0) return;
+  const char* data = line.data();
+  std::size_t left = line.size();
+  while (left > 0) {
+    const ssize_t n = ::write(fd_, data, left);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;  // a full disk drops output rather than stopping the container
+    data += n;
+    left -= static_cast<std::size_t>(n);
+  }
+  size_ += line.size();
+}
+
+void CriLogWriter::rotate() {
+  if (fd_ >= 0) ::close(fd_);
+  // <path>.(n-1) is dropped; each older file moves up one; the live file becomes .1
+  if (max_files_ <= 1) {
+    ::unlink(path_.c_str());
+  } else {
+    ::unlink((path_ + "." + std::to_string(max_files_ - 1)).c_str());
+    for (unsigned i = max_files_ - 1; i > 1; --i) {
+      ::rename((path_ + "." + std::to_string(i - 1)).c_str(), (path_ + "." + std::to_string(i)).c_str());
+    }
+    ::rename(path_.c_str(), (path_ + ".1").c_str());
+  }
+  fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0640);
+  size_ = 0;
+}
+
+}  // namespace deckhand::runtime

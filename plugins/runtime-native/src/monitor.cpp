@@ -1,0 +1,274 @@
+#include "monitor.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <vector>
+#include <nlohmann/json.hpp>
+
+#include "cgroups/cgroup.hpp"
+#include "container_state.hpp"
+#include "cri_log.hpp"
+#include "launch.hpp"
+
+namespace deckhand::runtime {
+namespace {
+
+void write_all(int fd, const std::string& text) {
+  std::size_t done = 0;
+  while (done < text.size()) {
+    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;
+    done += static_cast<std::size_t>(n);
+  }
+}
+
+// Reads what the init reports until end-of-file (execve or death).
+std::string read_report(int fd) {
+  std::string text;
+  char buffer[4096];
+  for (;;) {
+    const ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return text;
+    text.append(buffer, static_cast<std::size_t>(n));
+    if (text.size() > 64 * 1024) return text;
+  }
+}
+
+// The spec's device rules, then what every container needs (runtime-spec's
+// default devices, the pts instance), as runc appends them. Unlike runc, no
+// blanket "mknod any device" rule and no /dev/net/tun (SECURITY-BASELINE 1.7).
+Resources device_rules_with_defaults(const Spec& spec) {
+  Resources resources = spec.resources;
+  if (resources.devices.empty()) {
+    resources.devices.push_back(DeviceRule{false, 'a', std::nullopt, std::nullopt, "rwm"});
+  }
+  auto allow = [&](char type, int64_t major, std::optional<int64_t> minor) {
+    resources.devices.push_back(DeviceRule{true, type, major, minor, "rwm"});
+  };
+  allow('c', 1, 3);     // null
+  allow('c', 1, 5);     // zero
+  allow('c', 1, 7);     // full
+  allow('c', 1, 8);     // random
+  allow('c', 1, 9);     // urandom
+  allow('c', 5, 0);     // tty
+  allow('c', 5, 2);     // ptmx
+  allow('c', 136, std::nullopt);  // /dev/pts/*
+  for (const auto& device : spec.devices) {
+    if (device.type == 'c' || device.type == 'b' || device.type == 'u') {
+      allow(device.type == 'b' ? 'b' : 'c', device.major, device.minor);
+    }
+  }
+  return resources;
+}
+
+void join_pid_namespace(const Spec& spec) {
+  for (const auto& ns : spec.namespaces) {
+    if (ns.type != "pid" || ns.path.empty()) continue;
+    const int fd = ::open(ns.path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || ::setns(fd, CLONE_NEWPID) != 0) {
+      throw std::runtime_error("join pid namespace " + ns.path + ": " + std::strerror(errno));
+    }
+    ::close(fd);
+  }
+}
+
+// Waits for the init to exit while copying its output to the log and
+// collecting a late execve error. Returns the init's wait status.
+int supervise(pid_t pid, int signal_fd, int report_fd, int out_fd, int err_fd, CriLogWriter* log,
+              std::string& late_error) {
+  struct Source {
+    int fd;
+    const char* stream;  // nullptr: the init's report pipe
+  };
+  std::vector<Source> sources = {{report_fd, nullptr}};
+  if (out_fd >= 0) sources.push_back({out_fd, "stdout"});
+  if (err_fd >= 0) sources.push_back({err_fd, "stderr"});
+  int status = 0;
+  bool exited = false;
+  // After the init exits, output still in flight is drained for a moment; a
+  // daemonised grandchild holding the pipe must not keep the exit unreported.
+  constexpr int kDrainMs = 200;
+  for (;;) {
+    std::vector<pollfd> items = {{signal_fd, POLLIN, 0}};
+    for (const auto& source : sources) items.push_back({source.fd, POLLIN, 0});
+    if (exited && items.size() == 1) break;
+    const int ready = ::poll(items.data(), items.size(), exited ? kDrainMs : -1);
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready == 0) break;  // drained
+    if (items[0].revents & POLLIN) {
+      signalfd_siginfo info{};
+      while (::read(signal_fd, &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
+      }
+      int reaped_status = 0;
+      pid_t reaped;
+      while ((reaped = ::waitpid(-1, &reaped_status, WNOHANG)) > 0) {
+        if (reaped == pid) {
+          status = reaped_status;
+          exited = true;
+        }
+      }
+    }
+    for (std::size_t i = 1; i < items.size(); ++i) {
+      if (!(items[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      Source& source = sources[i - 1];
+      char buffer[65536];
+      const ssize_t got = ::read(source.fd, buffer, sizeof buffer);
+      if (got > 0) {
+        if (source.stream == nullptr) {
+          if (late_error.size() < 65536) late_error.append(buffer, static_cast<std::size_t>(got));
+        } else if (log != nullptr) {
+          log->append(source.stream, std::string_view(buffer, static_cast<std::size_t>(got)));
+        }
+      } else if (got == 0 || (errno != EINTR && errno != EAGAIN)) {
+        if (source.stream != nullptr && log != nullptr) log->flush(source.stream);
+        ::close(source.fd);
+        source.fd = -1;
+      }
+    }
+    sources.erase(std::remove_if(sources.begin(), sources.end(), [](const Source& s) { return s.fd < 0; }),
+                  sources.end());
+  }
+  if (log != nullptr) {
+    log->flush("stdout");
+    log->flush("stderr");
+  }
+  for (const auto& source : sources) ::close(source.fd);
+  if (!exited) {
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+  }
+  return status;
+}
+
+}  // namespace
+
+int run_monitor(const MonitorArgs& args) {
+  const std::string dir = args.root + "/" + args.id;
+  std::string late_error;  // an execve failure the init reports after start
+  auto fail_to_creator = [&](const std::string& message) {
+    write_all(args.report_fd, nlohmann::json({{"error", message}}).dump() + "\n");
+    ::close(args.report_fd);
+    return 1;
+  };
+  // Orphans of the container (without a pid namespace of its own) come to us.
+  ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+
+  LaunchPlan plan;
+  std::unique_ptr<CgroupDriver> cgroups;
+  ContainerState state;
+  try {
+    auto saved = read_json_file(dir + "/state.json");
+    if (!saved) return fail_to_creator("no state.json in " + dir);
+    state = state_from_json(*saved);
+    plan.spec = load_spec(state.bundle);
+    plan.capabilities = prepare_capabilities(plan.spec.process.capabilities);
+    if (plan.spec.seccomp) plan.seccomp = compile_seccomp(*plan.spec.seccomp);
+    plan.start_fifo = dir + "/start.fifo";
+    plan.cgroups_path = state.cgroups_path;
+    cgroups = detect_cgroup_driver();
+    Resources resources = device_rules_with_defaults(plan.spec);
+    // cgroup v2 has no device files (it needs a BPF program, not written yet):
+    // there the rules are not enforced; README.md says so.
+    if (cgroups->version() == "v2") resources.devices.clear();
+    cgroups->create(state.cgroups_path, resources);
+    join_pid_namespace(plan.spec);
+  } catch (const std::exception& e) {
+    if (cgroups) {
+      try {
+        cgroups->destroy(state.cgroups_path);
+      } catch (const std::exception&) {
+      }
+    }
+    return fail_to_creator(e.what());
+  }
+
+  int go[2], report[2], out[2] = {-1, -1}, err[2] = {-1, -1};
+  if (::pipe2(go, O_CLOEXEC) != 0 || ::pipe2(report, O_CLOEXEC) != 0) return fail_to_creator("pipe failed");
+  const bool logging = state.stdio == "log";
+  if (logging && (::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0)) return fail_to_creator("pipe failed");
+  // SIGCHLD arrives through a signalfd, so one poll() serves output and exits.
+  sigset_t child_signal;
+  sigemptyset(&child_signal);
+  sigaddset(&child_signal, SIGCHLD);
+  ::sigprocmask(SIG_BLOCK, &child_signal, nullptr);
+  const int signal_fd = ::signalfd(-1, &child_signal, SFD_CLOEXEC | SFD_NONBLOCK);
+  pid_t pid = -1;
+  try {
+    pid = clone_container(plan, LaunchPipes{go[0], report[1], out[1], err[1]});
+  } catch (const std::exception& e) {
+    cgroups->destroy(state.cgroups_path);
+    return fail_to_creator(e.what());
+  }
+  ::close(go[0]);
+  ::close(report[1]);
+  if (logging) {
+    ::close(out[1]);
+    ::close(err[1]);
+  }
+  try {
+    cgroups->add_process(state.cgroups_path, pid);
+  } catch (const std::exception& e) {
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
+    cgroups->destroy(state.cgroups_path);
+    return fail_to_creator(e.what());
+  }
+  write_all(go[1], "g");
+  ::close(go[1]);
+
+  // "R": set up and waiting for start. Anything else: it failed.
+  char first = 0;
+  ssize_t n;
+  do {
+    n = ::read(report[0], &first, 1);
+  } while (n < 0 && errno == EINTR);
+  if (n != 1 || first != 'R') {
+    std::string message = n == 1 ? read_report(report[0]) : "the container init exited during setup";
+    ::waitpid(pid, nullptr, 0);
+    cgroups->destroy(state.cgroups_path);
+    return fail_to_creator(message.empty() ? "the container init failed" : message);
+  }
+  write_all(args.report_fd, nlohmann::json({{"pid", pid}, {"monitorPid", ::getpid()}}).dump() + "\n");
+  ::close(args.report_fd);
+
+  std::unique_ptr<CriLogWriter> log;
+  if (logging) log = std::make_unique<CriLogWriter>(state.log_path, state.log_max_bytes, state.log_max_files);
+  const int status = supervise(pid, signal_fd, report[0], out[0], err[0], log.get(), late_error);
+  ExitInfo info;
+  if (WIFEXITED(status)) {
+    info.exit_code = WEXITSTATUS(status);
+  } else if (WIFSIGNALED(status)) {
+    info.signal = WTERMSIG(status);
+    info.exit_code = 128 + info.signal;
+  }
+  info.exited_at = rfc3339_now();
+  if (!late_error.empty() && late_error.front() == 'E') info.error = late_error.substr(1);
+  try {
+    info.oom_killed = info.signal == SIGKILL && cgroups->oom_killed(state.cgroups_path);
+  } catch (const std::exception&) {
+  }
+  try {
+    write_file_atomically(dir + "/exit.json", to_json(info).dump() + "\n");
+  } catch (const std::exception&) {
+    return 1;
+  }
+  // Reap whatever else the container left to us, without blocking.
+  while (::waitpid(-1, nullptr, WNOHANG) > 0) {
+  }
+  return 0;
+}
+
+}  // namespace deckhand::runtime

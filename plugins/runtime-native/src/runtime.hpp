@@ -1,0 +1,74 @@
+// The runtime's operations on containers under one state root, as the plugin
+// and `deckhand oci` use them. Results are OCI state documents.
+#pragma once
+
+#include <sys/types.h>
+
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+#include <string>
+
+#include "container_state.hpp"
+
+namespace deckhand::runtime {
+
+// Which plugin status a failure maps to.
+enum class Failure { invalid, not_found, exists, precondition, internal };
+
+class RuntimeError : public std::runtime_error {
+ public:
+  RuntimeError(Failure kind, const std::string& message) : std::runtime_error(message), kind_(kind) {}
+  Failure kind() const { return kind_; }
+
+ private:
+  Failure kind_;
+};
+
+struct CreateOptions {
+  std::string id;
+  std::string bundle;
+  std::string stdio = "null";  // "null": /dev/null; "inherit": the caller's stdin/stdout/stderr;
+                               // "log": stdout and stderr to log_path in the CRI format
+  std::string log_path;
+  uint64_t log_max_bytes = 10u << 20;  // the kubelet's containerLogMaxSize
+  unsigned log_max_files = 5;          // the kubelet's containerLogMaxFiles
+  std::string pid_file;        // written with the init's pid, as runc --pid-file
+};
+
+class Runtime {
+ public:
+  Runtime(std::string root, std::string monitor_path);
+
+  nlohmann::json create(const CreateOptions& options);
+  nlohmann::json start(const std::string& id);
+  nlohmann::json state(const std::string& id);
+  void kill(const std::string& id, int signal);
+  void remove(const std::string& id, bool force);
+  // Blocks until the container exits (deadline_ns: CLOCK_MONOTONIC, 0 = none).
+  ExitInfo wait(const std::string& id, uint64_t deadline_ns = 0);
+  nlohmann::json list();
+  // Runs a process inside a running container (process: an OCI process
+  // object; missing fields come from the container). stdio "inherit" passes
+  // the caller's; "capture" returns stdout and stderr (1 MiB each at most).
+  // Returns {exit_code[, stdout, stderr]}.
+  nlohmann::json exec(const std::string& id, const nlohmann::json& process, const std::string& stdio);
+  // CPU, memory and pids of the container's cgroup (the kubelet's figures).
+  nlohmann::json stats(const std::string& id);
+
+  const std::string& root() const { return root_; }
+
+ private:
+  std::string dir(const std::string& id) const;
+  ContainerState load(const std::string& id) const;
+  std::string status(const ContainerState& state) const;
+  nlohmann::json oci_state(const ContainerState& state) const;
+  pid_t spawn_monitor(const CreateOptions& options, int report_fd) const;
+
+  std::string root_;
+  std::string monitor_path_;
+};
+
+// "KILL", "SIGKILL" or "9" → 9; throws RuntimeError(invalid) for anything else.
+int parse_signal(const std::string& text);
+
+}  // namespace deckhand::runtime
