@@ -249,7 +249,8 @@ void finish_rootfs(const Spec& spec) {
       fail("mask " + path);
     }
     if (S_ISDIR(st.st_mode)) {
-      if (::mount("tmpfs", path.c_str(), "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0,mode=0") != 0) {
+      // Empty, read-only and listable, as runc's mask.bats expects.
+      if (::mount("tmpfs", path.c_str(), "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0,mode=0755") != 0) {
         fail("mask directory " + path);
       }
     } else {

@@ -140,7 +140,12 @@ std::string Runtime::status(const ContainerState& state) const {
   std::error_code ec;
   if (std::filesystem::exists(base + "/exit.json", ec)) return "stopped";
   if (state.pid == 0) return "creating";
-  if (!alive(state.pid, state.pid_start_time)) return "stopped";
+  if (!alive(state.pid, state.pid_start_time)) {
+    // The init is gone, but "stopped" must come with its exit: give the
+    // monitor, which writes exit.json and then exits, a moment to finish.
+    if (state.monitor_pid > 0) wait_for_exit(state.monitor_pid, state.monitor_start_time, monotonic_ns() + 2000000000u);
+    return "stopped";
+  }
   return std::filesystem::exists(base + "/start.fifo", ec) ? "created" : "running";
 }
 
