@@ -12,6 +12,8 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -50,18 +52,45 @@ void print_row(const char* name, const std::vector<double>& samples) {
               samples.size());
 }
 
+std::string read_text(const std::string& path) {
+  std::ifstream in(path);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+double status_kib(int pid, const char* key) {
+  std::istringstream lines(read_text("/proc/" + std::to_string(pid) + "/status"));
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (line.rfind(key, 0) == 0) return std::atof(line.c_str() + std::strlen(key));
+  }
+  return 0;
+}
+
+double pss_kib(int pid) {
+  std::istringstream lines(read_text("/proc/" + std::to_string(pid) + "/smaps_rollup"));
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (line.rfind("Pss:", 0) == 0) return std::atof(line.c_str() + 4);
+  }
+  return 0;
+}
+
+double own_rss_mib() { return status_kib(static_cast<int>(getpid()), "VmRSS:") / 1024.0; }
+
 }  // namespace
 
 int main(int argc, char** argv) {
   std::string deckhand;
   int runs = 50;
+  int long_running = 100;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--deckhand" && i + 1 < argc) deckhand = argv[++i];
     else if (arg == "--runs" && i + 1 < argc) runs = std::max(1, std::atoi(argv[++i]));
-    else if (arg == "--quick") runs = 5;
+    else if (arg == "--quick") runs = 5, long_running = 10;
+    else if (arg == "--long" && i + 1 < argc) long_running = std::max(0, std::atoi(argv[++i]));
     else {
-      std::fprintf(stderr, "usage: deckhand-bench-runtime --deckhand PREFIX/bin/deckhand [--runs N] [--quick]\n");
+      std::fprintf(stderr, "usage: deckhand-bench-runtime --deckhand PREFIX/bin/deckhand [--runs N] [--long N] [--quick]\n");
       return 2;
     }
   }
@@ -95,7 +124,9 @@ int main(int argc, char** argv) {
   }
 
   // In process: the plugin API, as the agent calls it.
-  std::vector<double> api, api_create, api_start, api_wait, api_delete;
+  std::vector<double> api, api_create, api_start, api_wait, api_delete, monitor_rss, monitor_pss;
+  double long_total_ms = 0, host_rss_growth = 0;
+  std::size_t long_started = 0;
   {
     deckhand::Metrics metrics;
     deckhand::PluginLoader loader("/", tmp + "/state", "bench", metrics);
@@ -118,6 +149,39 @@ int main(int argc, char** argv) {
       step("remove", {{"id", id}}, api_delete);
       api.push_back(bench::ms_since(start));
       if (!ok) ++failures;
+    }
+    // Long-running containers: start all, then what each monitor costs.
+    if (long_running > 0) {
+      const std::string sleeper = tmp + "/sleeper";
+      run_quiet({"bash", script, sleeper, "sleep", "3600"});
+      const double rss_before = own_rss_mib();
+      const auto started = Clock::now();
+      std::vector<std::string> ids;
+      for (int i = 0; i < long_running; ++i) {
+        const std::string id = "long" + std::to_string(i);
+        const bool ok = plugin->call("create", json({{"id", id}, {"bundle", sleeper}}).dump()).ok() &&
+                        plugin->call("start", json({{"id", id}}).dump()).ok();
+        if (!ok) {
+          ++failures;
+          continue;
+        }
+        ids.push_back(id);
+      }
+      long_total_ms = bench::ms_since(started);
+      for (const auto& id : ids) {
+        const auto state = json::parse(plugin->call("state", json({{"id", id}}).dump()).output, nullptr, false);
+        const std::string saved = tmp + "/api-root/" + id + "/state.json";
+        const auto disk = json::parse(read_text(saved), nullptr, false);
+        if (disk.is_object()) {
+          const int monitor = disk.value("monitorPid", 0);
+          monitor_rss.push_back(status_kib(monitor, "VmRSS:") / 1024.0);
+          monitor_pss.push_back(pss_kib(monitor) / 1024.0);
+        }
+        (void)state;
+      }
+      host_rss_growth = own_rss_mib() - rss_before;
+      for (const auto& id : ids) plugin->call("remove", json({{"id", id}, {"force", true}}).dump());
+      long_started = ids.size();
     }
     plugin->destroy();
   }
@@ -142,6 +206,16 @@ int main(int argc, char** argv) {
   }
   const double api_median = bench::summarize(api).median;
   std::printf("  plugin API median %.2f ms (goal < 3 ms: %s)\n", api_median, api_median < 3 ? "met" : "NOT met");
+  if (long_started > 0) {
+    std::printf("  %zu long-running containers (sleep 3600) through the plugin API: %.0f ms to start all (%.1f ms each)\n",
+                long_started, long_total_ms, long_total_ms / static_cast<double>(long_started));
+    const auto rss = bench::summarize(monitor_rss);
+    const auto pss = bench::summarize(monitor_pss);
+    std::printf("  monitor per container: RSS median %.2f MiB (max %.2f), PSS median %.2f MiB (goal RSS < 1 MiB: %s)\n",
+                rss.median, rss.max, pss.median, rss.median < 1.0 ? "met" : "NOT met");
+    std::printf("  host process (the agent's side) grew by %.2f MiB for them; containerd-shim-runc-v2 costs 13 MiB RSS each\n",
+                host_rss_growth);
+  }
   std::printf("  failed runs: %d\n", failures);
   return failures == 0 ? 0 : 1;
 }
