@@ -88,8 +88,14 @@ TEST(RuntimeSeccompTest, ParsesAnOciSample) {
   nulls["syscalls"][3]["args"] = nullptr;
   EXPECT_TRUE(parse_seccomp(nulls).architectures.empty());
   json flags = sample();
-  flags["flags"] = {"SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_SPEC_ALLOW", "SECCOMP_FILTER_FLAG_LOG"};
+  flags["flags"] = {"SECCOMP_FILTER_FLAG_TSYNC"};
   EXPECT_NO_THROW(parse_seccomp(flags));
+  // Flags the runtime does not apply yet are refused, never dropped.
+  for (const char* unapplied : {"SECCOMP_FILTER_FLAG_SPEC_ALLOW", "SECCOMP_FILTER_FLAG_LOG"}) {
+    json refused = sample();
+    refused["flags"] = {unapplied};
+    EXPECT_THROW(parse_seccomp(refused), SpecError) << unapplied;
+  }
   json big = sample();
   big["syscalls"][1]["args"][0] = json::parse(R"({"index": 5, "value": 18446744073709551615, "op": "SCMP_CMP_LE"})");
   EXPECT_EQ(parse_seccomp(big).syscalls[1].args[0].value, UINT64_MAX);

@@ -4,6 +4,7 @@
 #include <grp.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -226,9 +227,15 @@ pid_t clone_container(const LaunchPlan& plan, const LaunchPipes& pipes) {
   if (!plan.spec.has_namespace("mount")) {
     throw std::runtime_error("config.json: linux.namespaces: a mount namespace is required");
   }
-  static std::vector<char> stack(kStackSize);  // the monitor starts one container
+  // The init's stack: mapped lazily (only touched pages cost memory) and
+  // unmapped here after clone, since the child has its own copy.
+  void* stack = ::mmap(nullptr, kStackSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  if (stack == MAP_FAILED) fail("map the init's stack");
   CloneArgs args{&plan, &pipes};
-  const pid_t pid = ::clone(clone_entry, stack.data() + stack.size(), flags, &args);
+  const pid_t pid = ::clone(clone_entry, static_cast<char*>(stack) + kStackSize, flags, &args);
+  const int saved = errno;
+  ::munmap(stack, kStackSize);
+  errno = saved;
   if (pid < 0) fail("clone the container");
   return pid;
 }

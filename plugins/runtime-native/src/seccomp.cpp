@@ -142,11 +142,11 @@ const json& get_array(const json& value, const std::string& field) {
 }
 
 void check_flag(const std::string& flag, const std::string& field) {
-  if (flag == "SECCOMP_FILTER_FLAG_TSYNC" || flag == "SECCOMP_FILTER_FLAG_SPEC_ALLOW" ||
-      flag == "SECCOMP_FILTER_FLAG_LOG") {
-    return;
-  }
-  if (flag == "SECCOMP_FILTER_FLAG_NEW_LISTENER" || flag == "SECCOMP_FILTER_FLAG_TSYNC_ESRCH" ||
+  // TSYNC holds by construction: the filter goes into a single-threaded init.
+  if (flag == "SECCOMP_FILTER_FLAG_TSYNC") return;
+  // Not applied yet, so refused rather than silently dropped.
+  if (flag == "SECCOMP_FILTER_FLAG_SPEC_ALLOW" || flag == "SECCOMP_FILTER_FLAG_LOG" ||
+      flag == "SECCOMP_FILTER_FLAG_NEW_LISTENER" || flag == "SECCOMP_FILTER_FLAG_TSYNC_ESRCH" ||
       flag == "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV") {
     fail(field, in_quotes(flag) + " is not supported");
   }
