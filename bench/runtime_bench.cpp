@@ -98,6 +98,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "--deckhand is required\n");
     return 2;
   }
+  deckhand = std::filesystem::absolute(deckhand).lexically_normal().string();
   const std::filesystem::path prefix = std::filesystem::path(deckhand).parent_path().parent_path();
   char pattern[] = "/tmp/deckhand-bench-runtime.XXXXXX";
   if (mkdtemp(pattern) == nullptr) return 1;
@@ -133,7 +134,14 @@ int main(int argc, char** argv) {
     deckhand::PluginConfig config;
     config.path = (prefix / "lib/deckhand/plugins/libdeckhand-runtime-native.so").string();
     config.config_json = json({{"root", tmp + "/api-root"}}).dump();
-    auto plugin = loader.load(config);
+    std::unique_ptr<deckhand::Plugin> plugin;
+    try {
+      plugin = loader.load(config);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "cannot load the runtime plugin: %s\n", e.what());
+      std::filesystem::remove_all(tmp);
+      return 1;
+    }
     for (int i = 0; i < runs; ++i) {
       const std::string id = "api" + std::to_string(i);
       const auto start = Clock::now();

@@ -47,6 +47,11 @@ void CriLogWriter::append(const std::string& stream, std::string_view data) {
   for (;;) {
     const std::size_t newline = buffer.find('\n', start);
     if (newline == std::string::npos) break;
+    // A whole line longer than 16 KiB still goes out as P parts and a last F.
+    while (newline - start > kMaxLine) {
+      write_line(stream, 'P', std::string_view(buffer).substr(start, kMaxLine));
+      start += kMaxLine;
+    }
     write_line(stream, 'F', std::string_view(buffer).substr(start, newline - start));
     start = newline + 1;
   }
