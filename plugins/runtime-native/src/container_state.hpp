@@ -39,6 +39,7 @@ struct ContainerState {
 // [A-Za-z0-9][A-Za-z0-9_.-]{0,127}: safe as a directory name and a cgroup name.
 bool valid_container_id(const std::string& id);
 
+// Now, UTC, RFC 3339 with nanoseconds (what the CRI log format and OCI state use).
 std::string rfc3339_now();
 
 // /proc/<pid>/stat start time, 0 if the process does not exist.

@@ -1,11 +1,12 @@
 #include "cri_log.hpp"
 
+#include "container_state.hpp"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <ctime>
 
 namespace deckhand::runtime {
 namespace {
@@ -13,17 +14,6 @@ namespace {
 constexpr std::size_t kMaxLine = 16 * 1024;  // as containerd: longer lines are split into P parts
 
 }  // namespace
-
-std::string rfc3339_nano_now() {
-  timespec now{};
-  clock_gettime(CLOCK_REALTIME, &now);
-  tm utc{};
-  gmtime_r(&now.tv_sec, &utc);
-  char text[48];
-  const std::size_t n = std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &utc);
-  std::snprintf(text + n, sizeof text - n, ".%09ldZ", now.tv_nsec);
-  return text;
-}
 
 CriLogWriter::CriLogWriter(std::string path, uint64_t max_bytes, unsigned max_files)
     : path_(std::move(path)), max_bytes_(max_bytes), max_files_(max_files < 1 ? 1 : max_files) {
@@ -69,7 +59,7 @@ void CriLogWriter::flush(const std::string& stream) {
 }
 
 void CriLogWriter::write_line(const std::string& stream, char tag, std::string_view text) {
-  std::string line = rfc3339_nano_now();
+  std::string line = rfc3339_now();
   line += ' ';
   line += stream;
   line += ' ';

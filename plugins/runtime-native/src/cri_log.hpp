@@ -38,7 +38,4 @@ class CriLogWriter {
   std::string stdout_buffer_, stderr_buffer_;
 };
 
-// The current time as RFC 3339 with nanoseconds, UTC.
-std::string rfc3339_nano_now();
-
 }  // namespace deckhand::runtime
