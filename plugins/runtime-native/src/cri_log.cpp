@@ -1,6 +1,7 @@
 #include "cri_log.hpp"
 
 #include "container_state.hpp"
+#include "fd_io.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -68,16 +69,8 @@ void CriLogWriter::write_line(const std::string& stream, char tag, std::string_v
   line.append(text);
   line += '\n';
   if (max_bytes_ > 0 && size_ > 0 && size_ + line.size() > max_bytes_) rotate();
-  if (fd_ < 0) return;
-  const char* data = line.data();
-  std::size_t left = line.size();
-  while (left > 0) {
-    const ssize_t n = ::write(fd_, data, left);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return;  // a full disk drops output rather than stopping the container
-    data += n;
-    left -= static_cast<std::size_t>(n);
-  }
+  // A full disk drops output rather than stopping the container.
+  if (fd_ < 0 || !write_all(fd_, line)) return;
   size_ += line.size();
 }
 

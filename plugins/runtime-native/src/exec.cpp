@@ -19,6 +19,7 @@
 #include "capabilities.hpp"
 #include "cgroups/cgroup.hpp"
 #include "container_state.hpp"
+#include "fd_io.hpp"
 #include "launch.hpp"
 #include "seccomp.hpp"
 #include "spec.hpp"
@@ -28,12 +29,8 @@ namespace {
 
 [[noreturn]] void fail(const std::string& what) { throw std::runtime_error(what + ": " + std::strerror(errno)); }
 
-void report(int fd, const nlohmann::json& message) {
-  const std::string line = message.dump() + "\n";
-  if (::write(fd, line.data(), line.size()) < 0) {
-    // the caller went away; nothing else to tell
-  }
-}
+// One JSON line to the caller (if it went away, there is no one left to tell).
+void report(int fd, const nlohmann::json& message) { write_all(fd, message.dump() + "\n"); }
 
 // The container's process with the request's fields laid over it.
 Process merged_process(const Spec& spec, const std::string& process_json, const std::string& bundle) {
@@ -152,9 +149,7 @@ int run_exec(const ExecArgs& args) {
       ::execve(executable.c_str(), argv.data(), envp.data());
       fail("exec " + executable);
     } catch (const std::exception& e) {
-      const std::string text = e.what();
-      if (::write(errors[1], text.data(), text.size()) < 0) {
-      }
+      write_all(errors[1], e.what());
     }
     ::_exit(255);
   }
@@ -164,14 +159,7 @@ int run_exec(const ExecArgs& args) {
     return 255;
   }
   // End-of-file on the error pipe means execve succeeded.
-  std::string error;
-  char buffer[4096];
-  ssize_t n;
-  while ((n = ::read(errors[0], buffer, sizeof buffer)) != 0) {
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) break;
-    error.append(buffer, static_cast<std::size_t>(n));
-  }
+  const std::string error = read_all(errors[0], 64 * 1024);
   ::close(errors[0]);
   report(args.report_fd, error.empty() ? nlohmann::json{{"pid", child}} : nlohmann::json{{"error", error}});
   ::close(args.report_fd);

@@ -18,6 +18,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "fd_io.hpp"
 #include "rootfs.hpp"
 
 namespace deckhand::runtime {
@@ -33,18 +34,6 @@ const std::map<std::string, int>& clone_flags_by_type() {
 }
 
 [[noreturn]] void fail(const std::string& what) { throw std::runtime_error(what + ": " + std::strerror(errno)); }
-
-void report(int fd, const std::string& message) {
-  const char* data = message.data();
-  std::size_t left = message.size();
-  while (left > 0) {
-    const ssize_t n = ::write(fd, data, left);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return;
-    data += n;
-    left -= static_cast<std::size_t>(n);
-  }
-}
 
 void join_namespaces(const Spec& spec) {
   for (const auto& ns : spec.namespaces) {
@@ -156,7 +145,7 @@ void set_oom_score_adj(const Process& process) {
     // No descriptor of the monitor may reach the program (runc CVE-2024-21626):
     // everything above stdio closes on exec.
     if (syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) != 0) fail("mark descriptors close-on-exec");
-    report(pipes.report_write, "R");
+    write_all(pipes.report_write, "R");
     if (start_fd >= 0) {
       char byte = 0;
       ssize_t n;
@@ -179,7 +168,7 @@ void set_oom_score_adj(const Process& process) {
     ::execve(executable.c_str(), argv.data(), envp.data());
     fail("exec " + executable);
   } catch (const std::exception& e) {
-    report(pipes.report_write, std::string("E") + e.what());
+    write_all(pipes.report_write, std::string("E") + e.what());
   }
   ::_exit(127);
 }

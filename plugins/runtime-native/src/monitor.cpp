@@ -19,33 +19,14 @@
 #include "cgroups/cgroup.hpp"
 #include "container_state.hpp"
 #include "cri_log.hpp"
+#include "fd_io.hpp"
 #include "launch.hpp"
 
 namespace deckhand::runtime {
 namespace {
 
-void write_all(int fd, const std::string& text) {
-  std::size_t done = 0;
-  while (done < text.size()) {
-    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return;
-    done += static_cast<std::size_t>(n);
-  }
-}
-
-// Reads what the init reports until end-of-file (execve or death).
-std::string read_report(int fd) {
-  std::string text;
-  char buffer[4096];
-  for (;;) {
-    const ssize_t n = ::read(fd, buffer, sizeof buffer);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return text;
-    text.append(buffer, static_cast<std::size_t>(n));
-    if (text.size() > 64 * 1024) return text;
-  }
-}
+// What the init reports is small; more than this is not a report.
+constexpr std::size_t kMaxReport = 64 * 1024;
 
 // The spec's device rules, then what every container needs (runtime-spec's
 // default devices, the pts instance), as runc appends them. Unlike runc, no
@@ -236,7 +217,7 @@ int run_monitor(const MonitorArgs& args) {
     n = ::read(report[0], &first, 1);
   } while (n < 0 && errno == EINTR);
   if (n != 1 || first != 'R') {
-    std::string message = n == 1 ? read_report(report[0]) : "the container init exited during setup";
+    std::string message = n == 1 ? read_all(report[0], kMaxReport) : "the container init exited during setup";
     ::waitpid(pid, nullptr, 0);
     cgroups->destroy(state.cgroups_path);
     return fail_to_creator(message.empty() ? "the container init failed" : message);

@@ -14,6 +14,7 @@
 #include <fstream>
 #include <stdexcept>
 
+#include "fd_io.hpp"
 #include "mount_options.hpp"
 
 namespace deckhand::runtime {
@@ -23,23 +24,6 @@ namespace {
   throw std::runtime_error(what + ": " + std::strerror(errno));
 }
 
-class Fd {
- public:
-  explicit Fd(int fd = -1) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(Fd&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
-  Fd& operator=(Fd&& other) noexcept {
-    std::swap(fd_, other.fd_);
-    return *this;
-  }
-  int get() const { return fd_; }
-  std::string proc_path() const { return "/proc/self/fd/" + std::to_string(fd_); }
-
- private:
-  int fd_;
-};
 
 // Opens `path` (absolute, as the container sees it) under root_fd, resolving
 // every symlink as if root_fd were "/": a hostile image cannot point a mount

@@ -1,5 +1,7 @@
 #include "seccomp.hpp"
 
+#include "fd_io.hpp"
+
 #include <linux/audit.h>
 #include <linux/seccomp.h>
 #include <seccomp.h>
@@ -211,19 +213,6 @@ struct FilterDeleter {
 };
 using Filter = std::unique_ptr<void, FilterDeleter>;
 
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
 
 std::vector<sock_filter> export_bpf(void* ctx) {
   Fd fd(memfd_create("deckhand-seccomp", MFD_CLOEXEC));

@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "cgroups/cgroup_internal.hpp"
+#include "fd_io.hpp"
 
 namespace deckhand::runtime {
 
@@ -42,19 +43,6 @@ namespace {
 constexpr size_t kMaxRead = 16 * 1024 * 1024;
 constexpr auto kBusyRetry = std::chrono::milliseconds(100);
 
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
 
 // Reads the whole file; returns errno (0 = ok).
 int read_into(const std::string& path, std::string& out) {
