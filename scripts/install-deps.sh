@@ -8,7 +8,7 @@ packages=(
   build-essential cmake pkg-config git binutils
   # libraries the agent links (see DESIGN.md, conventions)
   libboost-dev libboost-program-options-dev libyaml-cpp-dev libspdlog-dev libfmt-dev
-  prometheus-cpp-dev nlohmann-json3-dev libssl-dev
+  prometheus-cpp-dev nlohmann-json3-dev nettle-dev
   # the runtime plugin: seccomp filters, capability names
   libseccomp-dev libcap-dev
   # tests: GoogleTest, promtool (package prometheus), curl, setpriv (util-linux)

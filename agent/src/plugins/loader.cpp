@@ -3,7 +3,7 @@
 #include <dlfcn.h>
 #include <elf.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
+#include <nettle/sha2.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -23,16 +23,16 @@ namespace {
 std::string sha256_of_file(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) throw std::runtime_error(std::string("cannot read it: ") + std::strerror(errno));
-  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> context(EVP_MD_CTX_new(), EVP_MD_CTX_free);
-  EVP_DigestInit_ex(context.get(), EVP_sha256(), nullptr);
-  char buffer[1 << 16];
+  sha256_ctx context;
+  sha256_init(&context);
+  unsigned char buffer[1 << 16];
   ssize_t n;
-  while ((n = ::read(fd, buffer, sizeof buffer)) > 0) EVP_DigestUpdate(context.get(), buffer, static_cast<size_t>(n));
+  while ((n = ::read(fd, buffer, sizeof buffer)) > 0) sha256_update(&context, static_cast<size_t>(n), buffer);
   ::close(fd);
   if (n < 0) throw std::runtime_error(std::string("cannot read it: ") + std::strerror(errno));
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  EVP_DigestFinal_ex(context.get(), digest, &length);
+  unsigned char digest[SHA256_DIGEST_SIZE];
+  const unsigned int length = SHA256_DIGEST_SIZE;
+  sha256_digest(&context, length, digest);
   static const char* hex = "0123456789abcdef";
   std::string text;
   for (unsigned int i = 0; i < length; ++i) {

@@ -61,6 +61,7 @@ nlohmann::json to_json(const ContainerState& state) {
           {"bundle", state.bundle},
           {"created", state.created},
           {"cgroupsPath", state.cgroups_path},
+          {"cgroupRoot", state.cgroup_root},
           {"pid", state.pid},
           {"pidStartTime", state.pid_start_time},
           {"monitorPid", state.monitor_pid},
@@ -78,6 +79,7 @@ ContainerState state_from_json(const nlohmann::json& value) {
   state.bundle = value.at("bundle").get<std::string>();
   state.created = value.value("created", "");
   state.cgroups_path = value.value("cgroupsPath", "");
+  state.cgroup_root = value.value("cgroupRoot", "/sys/fs/cgroup");
   state.pid = value.value("pid", 0);
   state.pid_start_time = value.value("pidStartTime", uint64_t{0});
   state.monitor_pid = value.value("monitorPid", 0);

@@ -25,6 +25,7 @@ struct ContainerState {
   std::string bundle;
   std::string created;       // RFC 3339, nanoseconds
   std::string cgroups_path;
+  std::string cgroup_root = "/sys/fs/cgroup";  // where the hierarchies are mounted
   pid_t pid = 0;             // the init, in the host pid namespace
   uint64_t pid_start_time = 0;  // /proc/<pid>/stat field 22: guards against pid reuse
   pid_t monitor_pid = 0;

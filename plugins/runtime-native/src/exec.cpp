@@ -95,7 +95,7 @@ int run_exec(const ExecArgs& args) {
     capabilities = prepare_capabilities(process.capabilities);
     if (spec.seccomp) seccomp = compile_seccomp(*spec.seccomp);
     // The cgroup first: its files are host paths, gone once we enter the mount namespace.
-    detect_cgroup_driver()->add_process(state.cgroups_path, ::getpid());
+    detect_cgroup_driver(state.cgroup_root)->add_self(state.cgroups_path);
     join_namespaces(state.pid, spec);
   } catch (const std::exception& e) {
     report(args.report_fd, {{"error", e.what()}});

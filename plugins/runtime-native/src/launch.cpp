@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/sched.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -95,19 +96,20 @@ void set_oom_score_adj(const Process& process) {
       }
       ::close(null_fd);
     }
-    char go = 0;
-    if (::read(pipes.go_read, &go, 1) != 1) {
-      errno = EPIPE;
-      fail("the monitor went away before the start");
+    // Its cgroup first, so all of setup is accounted and limited; then the
+    // namespaces: a cgroup namespace is rooted where the init now is.
+    if (plan.clone_into_cgroup_fd < 0) plan.cgroups->add_self(plan.cgroups_path);
+    if (plan.netns_fd >= 0) {
+      if (::setns(plan.netns_fd, CLONE_NEWNET) != 0) fail("join the new network namespace");
+      ::close(plan.netns_fd);
     }
-    ::close(pipes.go_read);
+    if (spec.new_namespace("cgroup") && ::unshare(CLONE_NEWCGROUP) != 0) fail("new cgroup namespace");
     join_namespaces(spec);
-    if (spec.has_namespace("cgroup") && ::unshare(CLONE_NEWCGROUP) != 0) fail("new cgroup namespace");
     // Opened read-write before pivot_root, so it never blocks here and the
     // "start" side can open it for writing as long as this process lives.
     const int start_fd = plan.start_fifo.empty() ? -1 : ::open(plan.start_fifo.c_str(), O_RDWR | O_CLOEXEC);
     if (!plan.start_fifo.empty() && start_fd < 0) fail("open the start fifo");
-    prepare_rootfs(spec, CgroupMountInfo{plan.cgroups_path});
+    prepare_rootfs(spec, CgroupMountInfo{plan.cgroups, plan.cgroups_path});
     pivot_into_rootfs(spec);
     finish_rootfs(spec);
     if (!spec.hostname.empty() && ::sethostname(spec.hostname.data(), spec.hostname.size()) != 0) {
@@ -208,20 +210,34 @@ std::string find_executable(const std::string& name, const std::vector<std::stri
 }
 
 pid_t clone_container(const LaunchPlan& plan, const LaunchPipes& pipes) {
-  int flags = SIGCHLD;
+  uint64_t flags = 0;
   for (const auto& ns : plan.spec.namespaces) {
-    // cgroup: unshared by the init after the monitor placed it; joins: setns in the init.
-    if (ns.path.empty() && ns.type != "cgroup") flags |= clone_flags_by_type().at(ns.type);
+    // cgroup: unshared by the init once in its cgroup; joins: setns in the
+    // init; a network namespace made beforehand: joined too.
+    if (!ns.path.empty() || ns.type == "cgroup" || (ns.type == "network" && plan.netns_fd >= 0)) continue;
+    flags |= static_cast<uint64_t>(clone_flags_by_type().at(ns.type));
   }
   if (!plan.spec.has_namespace("mount")) {
     throw std::runtime_error("config.json: linux.namespaces: a mount namespace is required");
+  }
+  if (plan.clone_into_cgroup_fd >= 0) {
+    // clone3 without a stack works like fork: the child runs on a copy of
+    // this stack, which is safe because the monitor is single-threaded.
+    clone_args args{};
+    args.flags = flags | CLONE_INTO_CGROUP;
+    args.exit_signal = SIGCHLD;
+    args.cgroup = static_cast<uint64_t>(plan.clone_into_cgroup_fd);
+    const long pid = syscall(SYS_clone3, &args, sizeof args);
+    if (pid == 0) container_init(plan, pipes);
+    if (pid < 0) fail("clone the container into its cgroup");
+    return static_cast<pid_t>(pid);
   }
   // The init's stack: mapped lazily (only touched pages cost memory) and
   // unmapped here after clone, since the child has its own copy.
   void* stack = ::mmap(nullptr, kStackSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
   if (stack == MAP_FAILED) fail("map the init's stack");
   CloneArgs args{&plan, &pipes};
-  const pid_t pid = ::clone(clone_entry, static_cast<char*>(stack) + kStackSize, flags, &args);
+  const pid_t pid = ::clone(clone_entry, static_cast<char*>(stack) + kStackSize, static_cast<int>(flags) | SIGCHLD, &args);
   const int saved = errno;
   ::munmap(stack, kStackSize);
   errno = saved;

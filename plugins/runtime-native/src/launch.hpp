@@ -10,6 +10,7 @@
 #include <string>
 
 #include "capabilities.hpp"
+#include "cgroups/cgroup.hpp"
 #include "seccomp.hpp"
 #include "spec.hpp"
 
@@ -19,17 +20,23 @@ struct LaunchPlan {
   Spec spec;
   PreparedCapabilities capabilities;
   std::optional<SeccompProgram> seccomp;
-  std::string start_fifo;   // host path; the init waits on it after setup ("create")
-  std::string cgroups_path; // for a cgroup mount inside the container
+  std::string start_fifo;    // host path; the init waits on it after setup ("create")
+  std::string cgroups_path;  // the container's cgroup, also for a cgroup mount inside
+  CgroupDriver* cgroups = nullptr;
+  // The cgroup exists (the creator made it). >= 0: a directory fd of it; the
+  // init is cloned into it (clone3 CLONE_INTO_CGROUP, cgroup v2). -1: the
+  // init moves itself in first thing (cgroup v1's cheap path, cgroup.hpp).
+  int clone_into_cgroup_fd = -1;
+  // >= 0: a new network namespace the creator made while the monitor started
+  // (it costs most of a clone); the init joins it instead of cloning one.
+  int netns_fd = -1;
 };
 
-// Pipes between the monitor and the init:
-//   go_read:      the init waits for one byte (the monitor put it in its cgroup)
+// Pipes from the init to the monitor:
 //   report_write: the init writes "R" when set up and waiting for start, or
 //                 "E<message>" when setup or execve failed; close-on-exec, so
 //                 end-of-file after "R" means execve succeeded.
 struct LaunchPipes {
-  int go_read = -1;
   int report_write = -1;
   int stdout_write = -1;  // >= 0: the init's stdout and stderr (stdin becomes /dev/null)
   int stderr_write = -1;

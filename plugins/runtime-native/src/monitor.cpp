@@ -20,6 +20,7 @@
 #include "container_state.hpp"
 #include "cri_log.hpp"
 #include "fd_io.hpp"
+#include "fd_passing.hpp"
 #include "launch.hpp"
 
 namespace deckhand::runtime {
@@ -27,33 +28,6 @@ namespace {
 
 // What the init reports is small; more than this is not a report.
 constexpr std::size_t kMaxReport = 64 * 1024;
-
-// The spec's device rules, then what every container needs (runtime-spec's
-// default devices, the pts instance), as runc appends them. Unlike runc, no
-// blanket "mknod any device" rule and no /dev/net/tun (SECURITY-BASELINE 1.7).
-Resources device_rules_with_defaults(const Spec& spec) {
-  Resources resources = spec.resources;
-  if (resources.devices.empty()) {
-    resources.devices.push_back(DeviceRule{false, 'a', std::nullopt, std::nullopt, "rwm"});
-  }
-  auto allow = [&](char type, int64_t major, std::optional<int64_t> minor) {
-    resources.devices.push_back(DeviceRule{true, type, major, minor, "rwm"});
-  };
-  allow('c', 1, 3);     // null
-  allow('c', 1, 5);     // zero
-  allow('c', 1, 7);     // full
-  allow('c', 1, 8);     // random
-  allow('c', 1, 9);     // urandom
-  allow('c', 5, 0);     // tty
-  allow('c', 5, 2);     // ptmx
-  allow('c', 136, std::nullopt);  // /dev/pts/*
-  for (const auto& device : spec.devices) {
-    if (device.type == 'c' || device.type == 'b' || device.type == 'u') {
-      allow(device.type == 'b' ? 'b' : 'c', device.major, device.minor);
-    }
-  }
-  return resources;
-}
 
 void join_pid_namespace(const Spec& spec) {
   for (const auto& ns : spec.namespaces) {
@@ -159,25 +133,15 @@ int run_monitor(const MonitorArgs& args) {
     if (plan.spec.seccomp) plan.seccomp = compile_seccomp(*plan.spec.seccomp);
     plan.start_fifo = dir + "/start.fifo";
     plan.cgroups_path = state.cgroups_path;
-    cgroups = detect_cgroup_driver();
-    Resources resources = device_rules_with_defaults(plan.spec);
-    // cgroup v2 has no device files (it needs a BPF program, not written yet):
-    // there the rules are not enforced; README.md says so.
-    if (cgroups->version() == "v2") resources.devices.clear();
-    cgroups->create(state.cgroups_path, resources);
+    cgroups = detect_cgroup_driver(state.cgroup_root);
+    plan.cgroups = cgroups.get();
     join_pid_namespace(plan.spec);
   } catch (const std::exception& e) {
-    if (cgroups) {
-      try {
-        cgroups->destroy(state.cgroups_path);
-      } catch (const std::exception&) {
-      }
-    }
     return fail_to_creator(e.what());
   }
 
-  int go[2], report[2], out[2] = {-1, -1}, err[2] = {-1, -1};
-  if (::pipe2(go, O_CLOEXEC) != 0 || ::pipe2(report, O_CLOEXEC) != 0) return fail_to_creator("pipe failed");
+  int report[2], out[2] = {-1, -1}, err[2] = {-1, -1};
+  if (::pipe2(report, O_CLOEXEC) != 0) return fail_to_creator("pipe failed");
   const bool logging = state.stdio == "log";
   if (logging && (::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0)) return fail_to_creator("pipe failed");
   // SIGCHLD arrives through a signalfd, so one poll() serves output and exits.
@@ -186,29 +150,35 @@ int run_monitor(const MonitorArgs& args) {
   sigaddset(&child_signal, SIGCHLD);
   ::sigprocmask(SIG_BLOCK, &child_signal, nullptr);
   const int signal_fd = ::signalfd(-1, &child_signal, SFD_CLOEXEC | SFD_NONBLOCK);
+  // The creator made the cgroup, and a new network namespace if one is
+  // wanted, while this process started; it says so with one byte (EOF: it
+  // failed and reports why itself).
   pid_t pid = -1;
   try {
-    pid = clone_container(plan, LaunchPipes{go[0], report[1], out[1], err[1]});
+    char ready = 0;
+    int netns = -1;
+    if (!receive_byte_and_fd(args.setup_fd, ready, netns) || ready != 'r') {
+      throw std::runtime_error("the creator did not finish the container's cgroup");
+    }
+    plan.netns_fd = netns;
+    Fd netns_owner(netns);
+    Fd cgroup_dir;
+    if (cgroups->version() == "v2") {
+      const std::string path = cgroups->cgroup_dir("", state.cgroups_path);
+      cgroup_dir = Fd(::open(path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+      if (cgroup_dir.get() < 0) throw std::runtime_error("open the cgroup " + path + ": " + std::strerror(errno));
+      plan.clone_into_cgroup_fd = cgroup_dir.get();
+    }
+    pid = clone_container(plan, LaunchPipes{report[1], out[1], err[1]});
   } catch (const std::exception& e) {
-    cgroups->destroy(state.cgroups_path);
     return fail_to_creator(e.what());
   }
-  ::close(go[0]);
+  ::close(args.setup_fd);
   ::close(report[1]);
   if (logging) {
     ::close(out[1]);
     ::close(err[1]);
   }
-  try {
-    cgroups->add_process(state.cgroups_path, pid);
-  } catch (const std::exception& e) {
-    ::kill(pid, SIGKILL);
-    ::waitpid(pid, nullptr, 0);
-    cgroups->destroy(state.cgroups_path);
-    return fail_to_creator(e.what());
-  }
-  write_all(go[1], "g");
-  ::close(go[1]);
 
   // "R": set up and waiting for start. Anything else: it failed.
   char first = 0;
@@ -219,7 +189,6 @@ int run_monitor(const MonitorArgs& args) {
   if (n != 1 || first != 'R') {
     std::string message = n == 1 ? read_all(report[0], kMaxReport) : "the container init exited during setup";
     ::waitpid(pid, nullptr, 0);
-    cgroups->destroy(state.cgroups_path);
     return fail_to_creator(message.empty() ? "the container init failed" : message);
   }
   write_all(args.report_fd, nlohmann::json({{"pid", pid}, {"monitorPid", ::getpid()}}).dump() + "\n");

@@ -14,6 +14,7 @@
 #include <fstream>
 #include <stdexcept>
 
+#include "default_devices.hpp"
 #include "fd_io.hpp"
 #include "mount_options.hpp"
 
@@ -72,36 +73,41 @@ void remount_in_root(int root_fd, const std::string& destination, unsigned long 
   remount(mounted.proc_path(), flags, destination);
 }
 
+// Makes the mount at `path` (relative to dir_fd, or dir_fd itself when path
+// is empty) read-only, with the mounts below it when `flags` has
+// AT_RECURSIVE: one mount_setattr(2) instead of a remount per mount. False
+// when the kernel predates it (5.12), for the caller's fallback.
+bool set_readonly(int dir_fd, const char* path, unsigned int flags, uint64_t extra = 0) {
+  mount_attr attr{};
+  attr.attr_set = MOUNT_ATTR_RDONLY | extra;
+  if (::mount_setattr(dir_fd, path, flags | (path[0] == '\0' ? AT_EMPTY_PATH : 0), &attr, sizeof attr) == 0) return true;
+  if (errno == ENOSYS) return false;
+  fail(std::string("make ") + (path[0] == '\0' ? "a mount" : path) + " read-only");
+}
+
 void mount_cgroup(int root_fd, const Mount& mount, const MountOptions& options, const CgroupMountInfo& cgroup) {
-  // cgroup v1 (this machine's kind): a tmpfs holding, per hierarchy, a bind of
-  // the container's own cgroup directory; read-only unless asked otherwise.
+  // A tmpfs holding, per hierarchy, a bind of the container's own cgroup
+  // directory (v2: the one directory, bound at the mount point itself);
+  // read-only unless asked otherwise.
   Fd target = open_target(root_fd, mount.destination, false);
   if (::mount("tmpfs", target.proc_path().c_str(), "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755") != 0) {
     fail("mount tmpfs for " + mount.destination);
   }
-  std::error_code ec;
-  const bool unified = std::filesystem::exists("/sys/fs/cgroup/cgroup.controllers", ec);
-  if (unified) {
-    const std::string source = "/sys/fs/cgroup/" + cgroup.cgroups_path;
-    if (::mount(source.c_str(), target.proc_path().c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0) {
-      fail("bind cgroup " + source);
-    }
-  } else {
-    for (const auto& entry : std::filesystem::directory_iterator("/sys/fs/cgroup", ec)) {
-      if (!entry.is_directory() || entry.is_symlink()) continue;
-      const std::string name = entry.path().filename().string();
-      const std::string source = entry.path().string() + "/" + cgroup.cgroups_path;
-      if (cgroup.cgroups_path.empty() || !std::filesystem::is_directory(source, ec)) continue;
-      Fd sub = open_target(root_fd, mount.destination + "/" + name, false);
-      if (::mount(source.c_str(), sub.proc_path().c_str(), nullptr, MS_BIND, nullptr) != 0) fail("bind cgroup " + source);
-      if (options.flags & MS_RDONLY) {
-        remount_in_root(root_fd, mount.destination + "/" + name, MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC);
-      }
+  for (const CgroupMountSource& source : cgroup.driver->mount_sources(cgroup.cgroups_path)) {
+    const std::string destination = mount.destination + (source.name.empty() ? "" : "/" + source.name);
+    Fd sub = open_target(root_fd, destination, false);
+    if (::mount(source.dir.c_str(), sub.proc_path().c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0) {
+      fail("bind cgroup " + source.dir);
     }
   }
-  if (options.flags & MS_RDONLY) {
-    remount_in_root(root_fd, mount.destination, MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC);
+  if (!(options.flags & MS_RDONLY)) return;
+  Fd mounted = open_target(root_fd, mount.destination, false);
+  if (set_readonly(mounted.get(), "", AT_RECURSIVE, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC)) return;
+  for (const CgroupMountSource& source : cgroup.driver->mount_sources(cgroup.cgroups_path)) {
+    if (source.name.empty()) continue;
+    remount_in_root(root_fd, mount.destination + "/" + source.name, MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC);
   }
+  remount_in_root(root_fd, mount.destination, MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC);
 }
 
 void mount_one(int root_fd, const Mount& mount, const CgroupMountInfo& cgroup, bool new_netns) {
@@ -136,13 +142,6 @@ void mount_one(int root_fd, const Mount& mount, const CgroupMountInfo& cgroup, b
     }
   }
 }
-
-struct DefaultDevice {
-  const char* name;
-  unsigned major, minor;
-};
-constexpr DefaultDevice kDefaultDevices[] = {{"null", 1, 3},    {"zero", 1, 5}, {"full", 1, 7},
-                                             {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0}};
 
 void make_device(int root_fd, const std::string& path, char type, unsigned major, unsigned minor, mode_t mode,
                  uid_t uid, gid_t gid) {
@@ -252,7 +251,7 @@ void finish_rootfs(const Spec& spec) {
       if (errno == ENOENT) continue;
       fail("make " + path + " read-only");
     }
-    remount(path, MS_RDONLY | MS_REC, path);
+    if (!set_readonly(AT_FDCWD, path.c_str(), AT_RECURSIVE)) remount(path, MS_RDONLY | MS_REC, path);
   }
   if (spec.root_readonly) remount("/", MS_RDONLY, "/ read-only");
 }

@@ -5,12 +5,15 @@
 
 #include <string>
 
+#include "cgroups/cgroup.hpp"
 #include "spec.hpp"
 
 namespace deckhand::runtime {
 
+// The container's cgroup, for a cgroup mount.
 struct CgroupMountInfo {
-  std::string cgroups_path;  // the container's cgroup, for a cgroup mount
+  const CgroupDriver* driver = nullptr;
+  std::string cgroups_path;
 };
 
 // Everything before pivot_root: propagation, the root bind, every mount, /dev.

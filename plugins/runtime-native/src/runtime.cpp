@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -15,8 +16,13 @@
 #include <cstring>
 #include <filesystem>
 #include <map>
+#include <optional>
 
 #include "cgroups/cgroup.hpp"
+#include "default_devices.hpp"
+#include "fd_io.hpp"
+#include "fd_passing.hpp"
+#include "network_namespace.hpp"
 #include "spec.hpp"
 
 extern char** environ;
@@ -104,12 +110,22 @@ int parse_signal(const std::string& text) {
   throw RuntimeError(Failure::invalid, "unknown signal \"" + text + "\"");
 }
 
-Runtime::Runtime(std::string root, std::string monitor_path)
-    : root_(std::move(root)), monitor_path_(std::move(monitor_path)) {
+Runtime::Runtime(std::string root, std::string monitor_path, std::string cgroup_root)
+    : root_(std::move(root)), monitor_path_(std::move(monitor_path)), cgroup_root_(std::move(cgroup_root)) {
+  try {
+    cgroups_ = detect_cgroup_driver(cgroup_root_);
+  } catch (const std::exception& e) {
+    throw RuntimeError(Failure::internal, e.what());
+  }
   std::error_code ec;
   std::filesystem::create_directories(root_, ec);
   if (ec) throw RuntimeError(Failure::internal, "create the state root " + root_ + ": " + ec.message());
   ::chmod(root_.c_str(), 0700);
+}
+
+std::shared_ptr<CgroupDriver> Runtime::cgroups_for(const ContainerState& state) const {
+  if (state.cgroup_root == cgroup_root_) return cgroups_;
+  return detect_cgroup_driver(state.cgroup_root);
 }
 
 std::string Runtime::dir(const std::string& id) const {
@@ -161,10 +177,15 @@ nlohmann::json Runtime::oci_state(const ContainerState& state) const {
   return out;
 }
 
-pid_t Runtime::spawn_monitor(const CreateOptions& options, int report_fd) const {
+pid_t Runtime::spawn_monitor(const CreateOptions& options, int report_fd, int setup_fd) const {
+  // Copies above the target numbers, so neither dup2 can clobber the other's source.
+  const Fd report(::fcntl(report_fd, F_DUPFD_CLOEXEC, 10));
+  const Fd setup(::fcntl(setup_fd, F_DUPFD_CLOEXEC, 10));
+  if (report.get() < 0 || setup.get() < 0) throw RuntimeError(Failure::internal, "dup failed");
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, report_fd, 3);
+  posix_spawn_file_actions_adddup2(&actions, report.get(), 3);
+  posix_spawn_file_actions_adddup2(&actions, setup.get(), 4);
   if (options.stdio != "inherit") {
     for (int fd = 0; fd <= 2; ++fd) posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", fd == 0 ? O_RDONLY : O_WRONLY, 0);
   }
@@ -213,46 +234,82 @@ nlohmann::json Runtime::create(const CreateOptions& options) {
   state.bundle = bundle;
   state.created = rfc3339_now();
   state.cgroups_path = spec.cgroups_path.empty() ? "deckhand/" + options.id : spec.cgroups_path;
+  state.cgroup_root = cgroup_root_;
   state.stdio = options.stdio;
   state.log_path = options.log_path;
   state.log_max_bytes = options.log_max_bytes;
   state.log_max_files = options.log_max_files;
   state.annotations = spec.annotations;
-  int report[2];
+  int report[2], setup[2];
   try {
     write_file_atomically(base + "/state.json", to_json(state).dump() + "\n");
     if (::mkfifo((base + "/start.fifo").c_str(), 0600) != 0) {
       throw RuntimeError(Failure::internal, "create the start fifo: " + std::string(std::strerror(errno)));
     }
     if (::pipe2(report, O_CLOEXEC) != 0) throw RuntimeError(Failure::internal, "pipe failed");
+    if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, setup) != 0) {
+      ::close(report[0]);
+      ::close(report[1]);
+      throw RuntimeError(Failure::internal, "socketpair failed");
+    }
   } catch (...) {
     cleanup();
     throw;
   }
+  // While the monitor starts (exec, fork, reading the spec), this side makes
+  // what the init needs from the host: its cgroup and, on another thread, a
+  // new network namespace. The monitor waits for them before it clones.
+  std::optional<NetworkNamespaceMaker> netns;
+  if (spec.new_namespace("network")) netns.emplace();
   pid_t spawned = -1;
   try {
-    spawned = spawn_monitor(options, report[1]);
+    spawned = spawn_monitor(options, report[1], setup[1]);
   } catch (...) {
-    ::close(report[0]);
-    ::close(report[1]);
+    for (int fd : {report[0], report[1], setup[0], setup[1]}) ::close(fd);
     cleanup();
     throw;
   }
   ::close(report[1]);
+  ::close(setup[1]);
+  const auto cgroups = cgroups_for(state);
+  std::string setup_error;
+  try {
+    Resources resources = resources_with_default_devices(spec);
+    // cgroup v2 has no device files (it needs a BPF program, not written yet):
+    // there the rules are not enforced; README.md says so.
+    if (cgroups->version() == "v2") resources.devices.clear();
+    cgroups->create(state.cgroups_path, resources);
+    const Fd namespace_fd = netns ? netns->take() : Fd();
+    if (!send_byte_and_fd(setup[0], 'r', namespace_fd.get())) throw std::runtime_error("the monitor went away");
+  } catch (const std::exception& e) {
+    setup_error = e.what();
+  }
+  netns.reset();
+  ::close(setup[0]);  // without "r": end-of-file, and the monitor gives up
   ::waitpid(spawned, nullptr, 0);  // the monitor's first half exits at once (double fork)
+  auto undo = [&] {
+    try {
+      cgroups->destroy(state.cgroups_path);
+    } catch (const std::exception&) {
+      // Reporting the original failure matters more.
+    }
+    cleanup();
+  };
   std::string line;
   try {
     line = read_line(report[0], kCreateTimeoutMs);
   } catch (...) {
     ::close(report[0]);
-    cleanup();
+    undo();
     throw;
   }
   ::close(report[0]);
   const auto answer = nlohmann::json::parse(line, nullptr, false);
-  if (answer.is_discarded() || !answer.is_object() || answer.contains("error") || !answer.contains("pid")) {
-    cleanup();
-    std::string why = answer.is_object() && answer.contains("error") ? answer["error"].get<std::string>()
+  if (answer.is_discarded() || !answer.is_object() || answer.contains("error") || !answer.contains("pid") ||
+      !setup_error.empty()) {
+    undo();
+    std::string why = !setup_error.empty() ? setup_error
+                      : answer.is_object() && answer.contains("error") ? answer["error"].get<std::string>()
                                                                       : "the monitor exited without a report";
     throw RuntimeError(Failure::invalid, "create " + options.id + ": " + why);
   }
@@ -317,7 +374,7 @@ void Runtime::remove(const std::string& id, bool force) {
   }
   if (state.monitor_pid > 0) wait_for_exit(state.monitor_pid, state.monitor_start_time, monotonic_ns() + 10000000000u);
   try {
-    auto cgroups = detect_cgroup_driver();
+    auto cgroups = cgroups_for(state);
     cgroups->kill_all(state.cgroups_path, SIGKILL);
     cgroups->destroy(state.cgroups_path);
   } catch (const std::exception& e) {
@@ -420,7 +477,7 @@ nlohmann::json Runtime::exec(const std::string& id, const nlohmann::json& proces
 nlohmann::json Runtime::stats(const std::string& id) {
   const ContainerState state = load(id);
   try {
-    const CgroupStats figures = detect_cgroup_driver()->stats(state.cgroups_path);
+    const CgroupStats figures = cgroups_for(state)->stats(state.cgroups_path);
     return {{"cpu_usage_ns", figures.cpu_usage_ns},
             {"memory_usage_bytes", figures.memory_usage_bytes},
             {"memory_working_set_bytes", figures.memory_working_set_bytes},

@@ -4,10 +4,12 @@
 
 #include <sys/types.h>
 
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
 
+#include "cgroups/cgroup.hpp"
 #include "container_state.hpp"
 
 namespace deckhand::runtime {
@@ -37,7 +39,9 @@ struct CreateOptions {
 
 class Runtime {
  public:
-  Runtime(std::string root, std::string monitor_path);
+  // cgroup_root: where the cgroup hierarchies are mounted; v1 or v2 is
+  // detected there once.
+  Runtime(std::string root, std::string monitor_path, std::string cgroup_root = "/sys/fs/cgroup");
 
   nlohmann::json create(const CreateOptions& options);
   nlohmann::json start(const std::string& id);
@@ -62,10 +66,14 @@ class Runtime {
   ContainerState load(const std::string& id) const;
   std::string status(const ContainerState& state) const;
   nlohmann::json oci_state(const ContainerState& state) const;
-  pid_t spawn_monitor(const CreateOptions& options, int report_fd) const;
+  pid_t spawn_monitor(const CreateOptions& options, int report_fd, int setup_fd) const;
+  // The driver for the container's cgroup root (the state remembers it).
+  std::shared_ptr<CgroupDriver> cgroups_for(const ContainerState& state) const;
 
   std::string root_;
   std::string monitor_path_;
+  std::string cgroup_root_;
+  std::shared_ptr<CgroupDriver> cgroups_;
 };
 
 // "KILL", "SIGKILL" or "9" → 9; throws RuntimeError(invalid) for anything else.

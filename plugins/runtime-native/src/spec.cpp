@@ -383,6 +383,13 @@ bool Spec::has_namespace(const std::string& type) const {
   return false;
 }
 
+bool Spec::new_namespace(const std::string& type) const {
+  for (const auto& ns : namespaces) {
+    if (ns.type == type) return ns.path.empty();
+  }
+  return false;
+}
+
 Spec parse_spec(const json& config, const std::string& bundle) {
   require_object(config, "");
   only_keys(config, "", {"ociVersion", "process", "root", "hostname", "mounts", "linux", "annotations", "hooks",

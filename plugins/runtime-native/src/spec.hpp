@@ -128,6 +128,8 @@ struct Spec {
   std::map<std::string, std::string> annotations;
 
   bool has_namespace(const std::string& type) const;
+  // Listed without a path: the container gets a new one (not one joined).
+  bool new_namespace(const std::string& type) const;
 };
 
 // Parses and validates config.json; relative root.path resolves against bundle.

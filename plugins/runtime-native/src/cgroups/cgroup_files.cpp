@@ -63,6 +63,10 @@ int read_into(const std::string& path, std::string& out) {
 // The directories directly inside dir (symlinks are never followed).
 std::vector<std::string> subdirectories(const std::string& dir) {
   std::vector<std::string> out;
+  // cgroupfs (kernfs) and tmpfs count a directory's links as 2 + its
+  // subdirectories: 2 means none, and a leaf cgroup's ~30 files need no listing.
+  struct stat st {};
+  if (::lstat(dir.c_str(), &st) != 0 || (S_ISDIR(st.st_mode) && st.st_nlink == 2)) return out;
   DIR* d = ::opendir(dir.c_str());
   if (d == nullptr) return out;
   while (dirent* e = ::readdir(d)) {
@@ -159,6 +163,8 @@ bool make_dirs(const std::string& root, const std::vector<std::string>& parts) {
 }
 
 void remove_tree(const std::string& dir) {
+  // A leaf first: one rmdir is the whole job in the usual case.
+  if (::rmdir(dir.c_str()) == 0 || errno == ENOENT) return;
   for (const std::string& sub : subdirectories(dir)) remove_tree(sub);
   const auto deadline = std::chrono::steady_clock::now() + kBusyRetry;
   while (::rmdir(dir.c_str()) != 0) {

@@ -78,6 +78,12 @@ class CgroupV1 final : public CgroupDriver {
     for (const std::string& dir : hierarchies_) write_text(join(dir, parts) + "/cgroup.procs", std::to_string(pid));
   }
 
+  void add_self(const std::string& path) override {
+    const std::vector<std::string> parts = split_path(path);
+    if (hierarchies_.empty()) throw CgroupError("no cgroup v1 controllers are mounted below " + root_);
+    for (const std::string& dir : hierarchies_) write_text(join(dir, parts) + "/tasks", "0");
+  }
+
   std::vector<pid_t> processes(const std::string& path) override {
     const std::vector<std::string> parts = split_path(path);
     std::vector<pid_t> pids;
@@ -116,6 +122,7 @@ class CgroupV1 final : public CgroupDriver {
   void kill_all(const std::string& path, int signal) override {
     const std::vector<std::string> parts = split_path(path);
     auto list = [&] { return processes(path); };
+    if (list().empty()) return;  // nothing to freeze or signal (a stopped container's usual case)
     const auto freezer = dir_of("freezer", parts);
     if (!freezer || !exists(*freezer)) {
       signal_listed(list, signal);
@@ -138,6 +145,15 @@ class CgroupV1 final : public CgroupDriver {
       }
     }
     if (first) throw *first;
+  }
+
+  std::vector<CgroupMountSource> mount_sources(const std::string& path) const override {
+    const std::vector<std::string> parts = split_path(path);
+    std::vector<CgroupMountSource> out;
+    for (const std::string& dir : hierarchies_) {
+      out.push_back({dir.substr(dir.find_last_of('/') + 1), join(dir, parts)});
+    }
+    return out;
   }
 
   std::string cgroup_dir(const std::string& controller, const std::string& path) const override {

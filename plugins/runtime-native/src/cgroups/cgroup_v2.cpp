@@ -65,6 +65,8 @@ class CgroupV2 final : public CgroupDriver {
     write_text(dir + "/cgroup.procs", std::to_string(pid));
   }
 
+  void add_self(const std::string& path) override { write_text(join(root_, split_path(path)) + "/cgroup.procs", "0"); }
+
   std::vector<pid_t> processes(const std::string& path) override {
     std::vector<pid_t> pids;
     collect_procs(join(root_, split_path(path)), pids);
@@ -104,6 +106,7 @@ class CgroupV2 final : public CgroupDriver {
       collect_procs(dir, pids);
       return unique_pids(std::move(pids));
     };
+    if (list().empty()) return;  // nothing to freeze or signal
     auto frozen = [&] {
       const auto events = parse_flat_keyed(read_optional(dir + "/cgroup.events").value_or(""));
       auto it = events.find("frozen");
@@ -113,6 +116,10 @@ class CgroupV2 final : public CgroupDriver {
   }
 
   void destroy(const std::string& path) override { remove_tree(join(root_, split_path(path))); }
+
+  std::vector<CgroupMountSource> mount_sources(const std::string& path) const override {
+    return {{"", join(root_, split_path(path))}};
+  }
 
   std::string cgroup_dir(const std::string&, const std::string& path) const override {
     return join(root_, split_path(path));
