@@ -11,7 +11,7 @@ logfile=/var/log/deckhand/agent.log
 
 bash scripts/install-deps.sh
 cmake -S . -B build >/dev/null
-cmake --build build -j"$(nproc)" --target deckhand deckhand-dirstore
+cmake --build build -j"$(nproc)" --target deckhand deckhand-agent deckhand-monitor deckhand-dirstore deckhand-runtime-native
 cmake --install build --prefix "$prefix" >/dev/null
 
 # Stop the agent this script started last time (by its recorded PID only).

@@ -361,7 +361,7 @@ TEST_F(HostServicesTest, MetricRegisterTypeClashIsRefused) {
 TEST_F(HostServicesTest, CounterIgnoresNegativeAndNonFiniteDeltas) {
   dh_metric* handle = S().metric_register(host_.handle(), DH_METRIC_COUNTER, "deckhand_evil_ops_total", "ops");
   ASSERT_NE(handle, nullptr);
-  const auto* metric = reinterpret_cast<const PluginMetric*>(handle);
+  const auto* metric = static_cast<const PrometheusPluginMetric*>(reinterpret_cast<const PluginMetric*>(handle));
   ASSERT_NE(metric->counter, nullptr);
   EXPECT_EQ(metric->gauge, nullptr);
   S().metric_add(handle, 2);
@@ -378,7 +378,7 @@ TEST_F(HostServicesTest, CounterIgnoresNegativeAndNonFiniteDeltas) {
 TEST_F(HostServicesTest, GaugeSetAndAdd) {
   dh_metric* handle = S().metric_register(host_.handle(), DH_METRIC_GAUGE, "deckhand_evil_active", "active");
   ASSERT_NE(handle, nullptr);
-  const auto* metric = reinterpret_cast<const PluginMetric*>(handle);
+  const auto* metric = static_cast<const PrometheusPluginMetric*>(reinterpret_cast<const PluginMetric*>(handle));
   ASSERT_NE(metric->gauge, nullptr);
   EXPECT_EQ(metric->counter, nullptr);
   S().metric_set(handle, 5);
@@ -394,6 +394,20 @@ TEST_F(HostServicesTest, GaugeSetAndAdd) {
   EXPECT_DOUBLE_EQ(metric->gauge->Value(), -7);
   EXPECT_NE(metrics_.serialize().find("# TYPE deckhand_evil_active gauge\ndeckhand_evil_active{plugin=\"evil\"} -7\n"),
             std::string::npos);
+}
+
+TEST(DiscardedPluginMetricsTest, EveryRegistrationGetsAHandleThatKeepsNothing) {
+  DiscardedPluginMetrics discarded;
+  HostContext host;
+  host.plugin_name = "cli";
+  host.metrics = &discarded;
+  dh_metric* counter = S().metric_register(host.handle(), DH_METRIC_COUNTER, "deckhand_cli_total", "h");
+  dh_metric* gauge = S().metric_register(host.handle(), DH_METRIC_GAUGE, "not a valid name", "h");
+  ASSERT_NE(counter, nullptr);
+  ASSERT_NE(gauge, nullptr);
+  S().metric_add(counter, 1);
+  S().metric_set(gauge, 2);
+  discarded.record_plugin_call("cli", "create", true, 0.001);
 }
 
 TEST_F(HostServicesTest, MetricHelpIsMadeSingleLine) {

@@ -192,7 +192,7 @@ TEST(AgentMetrics, PluginMetricsCarryThePluginLabel) {
       metrics.register_plugin_metric("cnet", DH_METRIC_COUNTER, "deckhand_cnet_checks_total", "checks", error);
   ASSERT_NE(counter, nullptr) << error;
   EXPECT_EQ(error, "");
-  counter->counter->Increment(3);
+  counter->add(3);
   EXPECT_EQ(sample(metrics.serialize(), "deckhand_cnet_checks_total{plugin=\"cnet\"}"), 3.0);
 }
 
@@ -244,8 +244,8 @@ TEST(Promtool, PopulatedMetricsPass) {
       metrics.register_plugin_metric("cnet", DH_METRIC_GAUGE, "deckhand_cnet_active", "Active things.", error);
   ASSERT_NE(counter, nullptr);
   ASSERT_NE(gauge, nullptr);
-  counter->counter->Increment(4);
-  gauge->gauge->Set(2);
+  counter->add(4);
+  gauge->set(2);
   const std::string text = metrics.serialize();
   const auto [code, output] = promtool_check(text);
   EXPECT_EQ(code, 0) << output << "\n" << text;

@@ -1,7 +1,12 @@
 // `deckhand <command>`: dispatch and the top-level help.
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <iostream>
 
 #include "cli/commands.hpp"
+#include "util/paths.hpp"
 
 namespace deckhand::cli {
 
@@ -24,32 +29,18 @@ Commands:
 Use "deckhand <command> --help" for more about a command.
 )";
 
+// `deckhand agent ARGS` is the daemon program, deckhand-agent ARGS: exec'd,
+// so it keeps this process's pid for whoever started it (systemd, a test).
+int exec_agent(const std::vector<std::string>& args) {
+  const std::string program = agent_program_path();
+  std::vector<char*> argv = {const_cast<char*>(program.c_str())};
+  for (const auto& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
+  argv.push_back(nullptr);
+  ::execv(program.c_str(), argv.data());
+  return fail("cannot run the agent program " + program + ": " + std::strerror(errno));
+}
+
 }  // namespace
-
-int fail(const std::string& message) {
-  std::cerr << "error: " << message << "\n";
-  return 1;
-}
-
-int parse_command_line(const std::string& command, const std::string& usage, const std::vector<std::string>& args,
-                       po::options_description& options, const po::positional_options_description& positional,
-                       po::variables_map& values, const po::options_description& hidden) {
-  options.add_options()("help,h", "show this help");
-  po::options_description all;
-  all.add(options).add(hidden);
-  try {
-    po::store(po::command_line_parser(args).options(all).positional(positional).run(), values);
-    po::notify(values);
-  } catch (const po::error& e) {
-    std::cerr << "error: " << e.what() << "\nSee 'deckhand " << command << " --help'.\n";
-    return 1;
-  }
-  if (values.count("help")) {
-    std::cout << usage << "\n" << options << "\n";
-    return 0;
-  }
-  return -1;
-}
 
 int run(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
@@ -70,13 +61,13 @@ int run(int argc, char** argv) {
     }
     const std::string topic = args.front();
     args = {"--help"};
-    if (topic == "agent") return agent_command(args);
+    if (topic == "agent") return exec_agent(args);
     if (topic == "version") return version_command(args);
     if (topic == "plugins") return plugins_command(args);
     if (topic == "oci") return oci_command(args);
     return fail("unknown command \"" + topic + "\" for \"deckhand help\"");
   }
-  if (command == "agent") return agent_command(args);
+  if (command == "agent") return exec_agent(args);
   if (command == "version" || command == "--version") return version_command(args);
   if (command == "plugins") return plugins_command(args);
   if (command == "oci") return oci_command(args);

@@ -8,8 +8,10 @@
 
 namespace deckhand::cli {
 
+// `deckhand ARGS` (the CLI's main).
 int run(int argc, char** argv);
 
+// `deckhand-agent ARGS` (the daemon's main; `deckhand agent ARGS` execs it).
 int agent_command(const std::vector<std::string>& args);
 int version_command(const std::vector<std::string>& args);
 int plugins_command(const std::vector<std::string>& args);

@@ -13,8 +13,8 @@
 #include "cli/commands.hpp"
 #include "cli/table.hpp"
 #include "config/config.hpp"
-#include "metrics/metrics.hpp"
 #include "plugins/loader.hpp"
+#include "plugins/plugin_metrics.hpp"
 #include "util/paths.hpp"
 
 namespace deckhand::cli {
@@ -75,7 +75,7 @@ class RuntimeClient {
   }
 
  private:
-  Metrics metrics_;
+  DiscardedPluginMetrics metrics_;  // a one-shot command has no /metrics
   std::unique_ptr<PluginLoader> loader_;
   std::unique_ptr<Plugin> plugin_;
 };

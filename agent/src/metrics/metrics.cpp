@@ -83,6 +83,18 @@ std::string Metrics::serialize() const {
   return prometheus::TextSerializer().Serialize(families);
 }
 
+void PrometheusPluginMetric::add(double delta) {
+  if (counter != nullptr) {
+    if (delta >= 0) counter->Increment(delta);  // counters never go down
+  } else if (gauge != nullptr) {
+    gauge->Increment(delta);
+  }
+}
+
+void PrometheusPluginMetric::set(double value) {
+  if (gauge != nullptr) gauge->Set(value);
+}
+
 void Metrics::set_build_info(const std::map<std::string, std::string>& labels) {
   build_info_.Add(labels).Set(1);
 }
@@ -157,7 +169,7 @@ PluginMetric* Metrics::register_plugin_metric(const std::string& plugin, int32_t
     error = "metric \"" + name + "\" is already registered with another type by another plugin";
     return nullptr;
   }
-  auto metric = std::make_unique<PluginMetric>();
+  auto metric = std::make_unique<PrometheusPluginMetric>();
   metric->type = type;
   if (type == DH_METRIC_COUNTER) {
     metric->counter = &family->second.counters->Add({{"plugin", plugin}});

@@ -14,17 +14,22 @@
 #include <string>
 
 #include "metrics/process_collector.hpp"
+#include "plugins/plugin_metrics.hpp"
 
 namespace deckhand {
 
 // A metric a plugin registered: exactly one of counter/gauge is set.
-struct PluginMetric {
+class PrometheusPluginMetric final : public PluginMetric {
+ public:
+  void add(double delta) override;
+  void set(double value) override;
+
   int32_t type = 0;
   prometheus::Counter* counter = nullptr;
   prometheus::Gauge* gauge = nullptr;
 };
 
-class Metrics {
+class Metrics final : public PluginMetricsSink {
  public:
   Metrics();
 
@@ -37,12 +42,10 @@ class Metrics {
   void set_plugin_loaded(const std::string& name, bool loaded);
   void set_plugin_healthy(const std::string& name, bool healthy);
   void set_ready(bool ready);
-  void record_plugin_call(const std::string& plugin, const std::string& operation, bool ok, double seconds);
-
-  // The SDK's metric_register: a family `name` with label plugin=<plugin>.
-  // Returns nullptr and sets `error` for a bad name, a reserved name or a type clash.
+  void record_plugin_call(const std::string& plugin, const std::string& operation, bool ok,
+                          double seconds) override;
   PluginMetric* register_plugin_metric(const std::string& plugin, int32_t type, const std::string& name,
-                                       const std::string& help, std::string& error);
+                                       const std::string& help, std::string& error) override;
 
  private:
   std::shared_ptr<prometheus::Registry> registry_;
@@ -62,7 +65,7 @@ class Metrics {
     prometheus::Family<prometheus::Gauge>* gauges = nullptr;
   };
   std::map<std::string, PluginFamily> plugin_families_;
-  std::map<std::pair<std::string, std::string>, std::unique_ptr<PluginMetric>> plugin_metrics_;
+  std::map<std::pair<std::string, std::string>, std::unique_ptr<PrometheusPluginMetric>> plugin_metrics_;
 };
 
 }  // namespace deckhand

@@ -10,7 +10,7 @@
 
 namespace deckhand {
 
-class Metrics;
+class PluginMetricsSink;
 
 // Largest result a plugin may hand back through call_set_output.
 inline constexpr std::size_t kMaxCallOutput = 16u << 20;
@@ -31,7 +31,7 @@ struct CallContext {
 struct HostContext {
   std::string plugin_name;
   std::string state_dir;
-  Metrics* metrics = nullptr;
+  PluginMetricsSink* metrics = nullptr;
 
   dh_host* handle() { return reinterpret_cast<dh_host*>(this); }
 };

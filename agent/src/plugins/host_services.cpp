@@ -7,8 +7,8 @@
 #include <cmath>
 #include <cstring>
 
-#include "metrics/metrics.hpp"
 #include "plugins/call_context.hpp"
+#include "plugins/plugin_metrics.hpp"
 
 namespace deckhand {
 namespace {
@@ -132,18 +132,12 @@ dh_metric* metric_register(dh_host* host, int32_t type, const char* name, const 
 
 void metric_add(dh_metric* handle, double delta) {
   if (handle == nullptr || !std::isfinite(delta)) return;
-  auto* metric = reinterpret_cast<PluginMetric*>(handle);
-  if (metric->counter != nullptr) {
-    if (delta >= 0) metric->counter->Increment(delta);  // counters never go down
-  } else if (metric->gauge != nullptr) {
-    metric->gauge->Increment(delta);
-  }
+  reinterpret_cast<PluginMetric*>(handle)->add(delta);
 }
 
 void metric_set(dh_metric* handle, double value) {
   if (handle == nullptr || !std::isfinite(value)) return;
-  auto* metric = reinterpret_cast<PluginMetric*>(handle);
-  if (metric->gauge != nullptr) metric->gauge->Set(value);
+  reinterpret_cast<PluginMetric*>(handle)->set(value);
 }
 
 const dh_host_services kServices = {

@@ -116,7 +116,7 @@ void check_trusted(const std::string& path, const struct stat& st, const char* w
 }  // namespace
 
 PluginLoader::PluginLoader(std::string plugin_dir, std::string state_dir, std::string agent_version,
-                           Metrics& metrics)
+                           PluginMetricsSink& metrics)
     : plugin_dir_(std::move(plugin_dir)),
       state_dir_(std::move(state_dir)),
       agent_version_(std::move(agent_version)),

@@ -23,7 +23,7 @@ class PluginLoadError : public std::runtime_error {
 
 class PluginLoader {
  public:
-  PluginLoader(std::string plugin_dir, std::string state_dir, std::string agent_version, Metrics& metrics);
+  PluginLoader(std::string plugin_dir, std::string state_dir, std::string agent_version, PluginMetricsSink& metrics);
 
   // The absolute path `configured` refers to (relative ones live in plugin_dir).
   std::string resolve(const std::string& configured) const;
@@ -39,7 +39,7 @@ class PluginLoader {
   std::string plugin_dir_;
   std::string state_dir_;
   std::string agent_version_;
-  Metrics& metrics_;
+  PluginMetricsSink& metrics_;
   std::map<std::pair<dev_t, ino_t>, std::string> loaded_files_;  // file identity -> path
   std::map<std::string, std::string> loaded_names_;              // plugin id -> path
 };

@@ -4,13 +4,13 @@
 
 #include <nlohmann/json.hpp>
 
-#include "metrics/metrics.hpp"
+#include "plugins/plugin_metrics.hpp"
 #include "plugins/operations.hpp"
 
 namespace deckhand {
 
 Plugin::Plugin(PluginInfo info, const dh_plugin_descriptor& descriptor, dh_instance* instance,
-               std::unique_ptr<HostContext> host, std::shared_ptr<void> library, Metrics& metrics)
+               std::unique_ptr<HostContext> host, std::shared_ptr<void> library, PluginMetricsSink& metrics)
     : info_(std::move(info)),
       descriptor_(descriptor),
       instance_(instance),

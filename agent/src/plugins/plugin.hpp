@@ -16,7 +16,7 @@
 
 namespace deckhand {
 
-class Metrics;
+class PluginMetricsSink;
 
 struct PluginInfo {
   std::string name;         // the plugin's id from its descriptor
@@ -37,7 +37,7 @@ struct CallResult {
 class Plugin {
  public:
   Plugin(PluginInfo info, const dh_plugin_descriptor& descriptor, dh_instance* instance,
-         std::unique_ptr<HostContext> host, std::shared_ptr<void> library, Metrics& metrics);
+         std::unique_ptr<HostContext> host, std::shared_ptr<void> library, PluginMetricsSink& metrics);
   ~Plugin();
   Plugin(const Plugin&) = delete;
   Plugin& operator=(const Plugin&) = delete;
@@ -69,7 +69,7 @@ class Plugin {
   dh_instance* instance_;
   std::unique_ptr<HostContext> host_;
   std::shared_ptr<void> library_;    // keeps the library referenced while the instance lives
-  Metrics& metrics_;
+  PluginMetricsSink& metrics_;
 };
 
 }  // namespace deckhand

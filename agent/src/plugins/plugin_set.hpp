@@ -10,6 +10,7 @@
 
 #include "config/config.hpp"
 #include "plugins/loader.hpp"
+#include "metrics/metrics.hpp"
 #include "plugins/plugin.hpp"
 
 namespace deckhand {

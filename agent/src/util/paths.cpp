@@ -14,7 +14,18 @@ std::string install_prefix() {
   std::error_code ec;
   const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
   if (ec) return "/usr/local";
-  return exe.parent_path().parent_path().string();
+  const auto dir = exe.parent_path();
+  if (dir.filename() == "deckhand" && dir.parent_path().filename() == "lib") return dir.parent_path().parent_path().string();
+  return dir.parent_path().string();
+}
+
+std::string agent_program_path() {
+  const std::string installed = install_prefix() + "/lib/deckhand/deckhand-agent";
+  if (::access(installed.c_str(), X_OK) == 0) return installed;
+  std::error_code ec;
+  const auto beside = std::filesystem::read_symlink("/proc/self/exe", ec).parent_path() / "deckhand-agent";
+  if (!ec && ::access(beside.c_str(), X_OK) == 0) return beside.string();
+  return installed;
 }
 
 std::string default_config_path() {

@@ -6,8 +6,13 @@
 
 namespace deckhand {
 
-// The prefix the running binary was installed under: <prefix>/bin/deckhand.
+// The prefix the running program was installed under: <prefix>/bin/deckhand,
+// or <prefix>/lib/deckhand/deckhand-agent.
 std::string install_prefix();
+
+// The daemon program: <prefix>/lib/deckhand/deckhand-agent, or beside this
+// program in a build tree.
+std::string agent_program_path();
 
 // <prefix>/etc/deckhand/config.yaml, or /etc/deckhand/config.yaml when the
 // prefix is /usr (as GNU install directories and Debian packages place it).
