@@ -22,11 +22,35 @@ bool valid_container_id(const std::string& id) {
 std::string rfc3339_now() {
   timespec now{};
   clock_gettime(CLOCK_REALTIME, &now);
-  tm utc{};
-  gmtime_r(&now.tv_sec, &utc);
-  char text[64];
-  const std::size_t n = std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &utc);
-  std::snprintf(text + n, sizeof text - n, ".%09ldZ", now.tv_nsec);
+  return format_rfc3339(now);
+}
+
+std::string format_rfc3339(const timespec& now) {
+  // Days since 1970 to a civil date (Howard Hinnant's algorithm), written
+  // digit by digit: this runs for every log line a monitor writes, and
+  // strftime/printf would keep much more of libc's code resident in it.
+  const int64_t days = now.tv_sec >= 0 ? now.tv_sec / 86400 : (now.tv_sec - 86399) / 86400;
+  const int64_t seconds_of_day = now.tv_sec - days * 86400;
+  const int64_t z = days + 719468;
+  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const int64_t day_of_era = z - era * 146097;
+  const int64_t year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36524 - day_of_era / 146096) / 365;
+  const int64_t day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+  const int64_t shifted_month = (5 * day_of_year + 2) / 153;
+  const int64_t day = day_of_year - (153 * shifted_month + 2) / 5 + 1;
+  const int64_t month = shifted_month < 10 ? shifted_month + 3 : shifted_month - 9;
+  const int64_t year = year_of_era + era * 400 + (month <= 2 ? 1 : 0);
+  char text[] = "0000-00-00T00:00:00.000000000Z";
+  auto put = [&text](std::size_t end, int64_t value, int digits) {
+    for (int i = 0; i < digits; ++i, value /= 10) text[end - static_cast<std::size_t>(i)] = static_cast<char>('0' + value % 10);
+  };
+  put(3, year, 4);
+  put(6, month, 2);
+  put(9, day, 2);
+  put(12, seconds_of_day / 3600, 2);
+  put(15, seconds_of_day / 60 % 60, 2);
+  put(18, seconds_of_day % 60, 2);
+  put(28, now.tv_nsec, 9);
   return text;
 }
 

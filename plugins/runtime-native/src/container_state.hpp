@@ -5,6 +5,7 @@
 #pragma once
 
 #include <sys/types.h>
+#include <time.h>
 
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -42,6 +43,8 @@ bool valid_container_id(const std::string& id);
 
 // Now, UTC, RFC 3339 with nanoseconds (what the CRI log format and OCI state use).
 std::string rfc3339_now();
+// `time` (CLOCK_REALTIME, years 0-9999), as rfc3339_now formats it.
+std::string format_rfc3339(const timespec& time);
 
 // /proc/<pid>/stat start time, 0 if the process does not exist.
 uint64_t process_start_time(pid_t pid);

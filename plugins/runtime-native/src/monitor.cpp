@@ -22,6 +22,7 @@
 #include "fd_io.hpp"
 #include "fd_passing.hpp"
 #include "launch.hpp"
+#include "resident_memory.hpp"
 
 namespace deckhand::runtime {
 namespace {
@@ -196,6 +197,8 @@ int run_monitor(const MonitorArgs& args) {
 
   std::unique_ptr<CriLogWriter> log;
   if (logging) log = std::make_unique<CriLogWriter>(state.log_path, state.log_max_bytes, state.log_max_files);
+  plan = LaunchPlan{};  // the spec and seccomp program are not needed any more
+  release_setup_memory();
   const int status = supervise(pid, signal_fd, report[0], out[0], err[0], log.get(), late_error);
   ExitInfo info;
   if (WIFEXITED(status)) {
