@@ -16,6 +16,7 @@
 #include <sstream>
 
 #include "agent_fixture.hpp"
+#include "abi_version.hpp"
 
 namespace deckhand::test {
 namespace {
@@ -138,14 +139,14 @@ TEST(AgentEndpoints, MetricsPassPromtoolAndDescribeTheAgent) {
   EXPECT_EQ(lint.err, "");
 
   EXPECT_EQ(metric_sample(result.body,
-                          R"(deckhand_plugin_info{abi="1.0",kind="storage",name="dirstore",version="1.0.0"})"),
+                          "deckhand_plugin_info{abi=\"" + abi_version() + R"(",kind="storage",name="dirstore",version="1.0.0"})"),
             "1")
       << result.body;
   EXPECT_EQ(metric_sample(result.body, R"(deckhand_plugin_loaded{name="dirstore"})"), "1");
   EXPECT_EQ(metric_sample(result.body, R"(deckhand_plugin_healthy{name="dirstore"})"), "1");
   EXPECT_EQ(metric_sample(result.body, "deckhand_ready"), "1");
   EXPECT_THAT(result.body, HasSubstr("deckhand_build_info{"));
-  EXPECT_THAT(result.body, HasSubstr(R"(abi="1.0")"));
+  EXPECT_THAT(result.body, HasSubstr("abi=\"" + abi_version() + "\""));
   EXPECT_THAT(result.body, HasSubstr(R"(version="0.1.0")"));
   EXPECT_THAT(result.body, HasSubstr("\nprocess_resident_memory_bytes "));
   EXPECT_THAT(result.body, HasSubstr("\nprocess_open_fds "));

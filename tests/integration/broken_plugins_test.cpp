@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "agent_fixture.hpp"
+#include "abi_version.hpp"
 
 namespace deckhand::test {
 namespace {
@@ -58,12 +59,13 @@ std::vector<BrokenCase> broken_cases() {
       {"abi_major2", "libtest-abi_major2.so", "abimajor",
        [](const std::string& path) {
          return "plugin " + path +
-                ": built for plugin ABI 2.0 but this agent speaks ABI 1.0 (the major versions must match)";
+                ": built for plugin ABI " + abi_version(2) + " but this agent speaks ABI " + abi_version() +
+                " (the major versions must match)";
        }},
       {"abi_minor99", "libtest-abi_minor99.so", "abiminor",
        [](const std::string& path) {
          return "plugin " + path +
-                ": built for plugin ABI 1.99, newer than this agent's 1.0; upgrade the agent or build the plugin "
+                ": built for plugin ABI 1.99, newer than this agent's " + abi_version() + "; upgrade the agent or build the plugin "
                 "with an older SDK";
        }},
       {"fingerprint", "libtest-fingerprint.so", "fingerprint",
@@ -212,7 +214,7 @@ TEST(BrokenPlugins, FailedDuplicateDoesNotHideTheLoadedPlugin) {
   EXPECT_THAT(ready.body, HasSubstr("[-]plugin plugins[1] (optional) failed: not loaded: plugin " + test_plugin_dir() +
                                     "/cnet.so: file not found\n"));
   const HttpResult metrics = agent.get("/metrics");
-  EXPECT_THAT(metrics.body, HasSubstr(R"(deckhand_plugin_info{abi="1.0",kind="network",name="cnet",version="0.0.1"} 1)"));
+  EXPECT_THAT(metrics.body, HasSubstr("deckhand_plugin_info{abi=\"" + abi_version() + R"(",kind="network",name="cnet",version="0.0.1"} 1)"));
   EXPECT_EQ(metric_sample(metrics.body, "deckhand_plugin_loaded{name=\"cnet\"}"), "1");
   EXPECT_EQ(metric_sample(metrics.body, "deckhand_plugin_healthy{name=\"cnet\"}"), "1");
   EXPECT_EQ(metric_sample(metrics.body, "deckhand_plugin_loaded{name=\"plugins[1]\"}"), "0");

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "agent_fixture.hpp"
+#include "abi_version.hpp"
 
 namespace deckhand::test {
 namespace {
@@ -103,7 +104,7 @@ TEST(Cli, VersionClientWorksWithoutAnAgent) {
   const CommandResult result = run_deckhand({"version", "--client", "--socket", dir / "none.sock"});
   EXPECT_EQ(result.exit_code, 0) << result.err;
   EXPECT_THAT(result.out, StartsWith("Client Version: 0.1.0 (commit "));
-  EXPECT_THAT(result.out, HasSubstr("\nPlugin ABI: 1.0 (deckhand-abi=1 "));
+  EXPECT_THAT(result.out, HasSubstr("\nPlugin ABI: " + abi_version() + " (deckhand-abi=1 "));
   EXPECT_THAT(result.out, Not(HasSubstr("Server Version")));
   EXPECT_EQ(result.err, "");
 }
@@ -134,8 +135,8 @@ TEST_F(CliTest, VersionShowsClientServerAndAbi) {
   EXPECT_EQ(result.exit_code, 0) << result.err;
   EXPECT_THAT(result.out, HasSubstr("Client Version: 0.1.0"));
   EXPECT_THAT(result.out, HasSubstr("Server Version: 0.1.0"));
-  EXPECT_THAT(result.out, HasSubstr("Plugin ABI: 1.0"));
-  EXPECT_THAT(result.out, HasSubstr("Server Plugin ABI: 1.0"));
+  EXPECT_THAT(result.out, HasSubstr("Plugin ABI: " + abi_version()));
+  EXPECT_THAT(result.out, HasSubstr("Server Plugin ABI: " + abi_version()));
   EXPECT_EQ(result.err, "");
 }
 
@@ -144,9 +145,9 @@ TEST_F(CliTest, VersionJson) {
   ASSERT_EQ(result.exit_code, 0) << result.err;
   const json body = json::parse(result.out, nullptr, false);
   ASSERT_TRUE(body.is_object()) << result.out;
-  EXPECT_EQ(body["clientVersion"]["abi"], "1.0");
+  EXPECT_EQ(body["clientVersion"]["abi"], abi_version());
   EXPECT_EQ(body["clientVersion"]["version"], "0.1.0");
-  EXPECT_EQ(body["serverVersion"]["abi"], "1.0");
+  EXPECT_EQ(body["serverVersion"]["abi"], abi_version());
   EXPECT_EQ(body["serverVersion"]["fingerprint"], body["clientVersion"]["fingerprint"]);
   const CommandResult bad = agent().cli("version", "-o", "yaml");
   EXPECT_EQ(bad.exit_code, 1);
@@ -159,7 +160,7 @@ TEST_F(CliTest, PluginsTable) {
   const auto rows = table_rows(result.out);
   ASSERT_EQ(rows.size(), 2u) << result.out;
   EXPECT_EQ(rows[0], (std::vector<std::string>{"NAME", "KIND", "VERSION", "ABI", "REQUIRED", "HEALTH", "PATH"}));
-  EXPECT_EQ(rows[1], (std::vector<std::string>{"dirstore", "storage", "1.0.0", "1.0", "yes", "healthy",
+  EXPECT_EQ(rows[1], (std::vector<std::string>{"dirstore", "storage", "1.0.0", abi_version(), "yes", "healthy",
                                                stage_plugin_dir() + "/libdeckhand-dirstore.so"}));
   // Columns line up: every value starts where its header does.
   const std::string header = result.out.substr(0, result.out.find('\n'));
@@ -329,7 +330,7 @@ TEST_F(CliTest, RawApiRefusesOversizedBody) {
 TEST_F(CliTest, RawApiVersionAndList) {
   const HttpResult version = agent().api("GET", "/v1/version");
   ASSERT_EQ(version.status, 200);
-  EXPECT_EQ(json::parse(version.body)["abi"], "1.0");
+  EXPECT_EQ(json::parse(version.body)["abi"], abi_version());
   const HttpResult list = agent().api("GET", "/v1/plugins");
   ASSERT_EQ(list.status, 200);
   EXPECT_EQ(json::parse(list.body)["plugins"][0]["name"], "dirstore");

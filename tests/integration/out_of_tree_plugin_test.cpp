@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "agent_fixture.hpp"
+#include "abi_version.hpp"
 
 namespace deckhand::test {
 namespace {
@@ -41,7 +42,7 @@ TEST(OutOfTreePlugin, CMakeBuiltExampleLoadsAndServes) {
       "    config:\n"
       "      root: @TMP@/images\n");
   ASSERT_TRUE(agent.serving()) << agent.stderr_text();
-  EXPECT_THAT(agent.stderr_text(), HasSubstr("plugin loaded name=dirstore kind=storage version=1.0.0 abi=1.0 path=" + so));
+  EXPECT_THAT(agent.stderr_text(), HasSubstr("plugin loaded name=dirstore kind=storage version=1.0.0 abi=" + abi_version() + " path=" + so));
 
   const HttpResult ready = agent.get("/readyz");
   EXPECT_EQ(ready.status, 200) << ready.body;
@@ -155,7 +156,7 @@ TEST(OutOfTreePlugin, PkgConfigBuiltPluginLoads) {
   const std::string env = "PKG_CONFIG_PATH=" + stage_prefix() + "/lib/pkgconfig";
   const CommandResult version = run_command({"env", env, "pkg-config", "--modversion", "deckhand-sdk"});
   ASSERT_EQ(version.exit_code, 0) << version.err;
-  EXPECT_EQ(version.out, "1.0\n");
+  EXPECT_EQ(version.out, abi_version() + "\n");
   const CommandResult ldflags =
       run_command({"env", env, "pkg-config", "--variable=plugin_ldflags", "deckhand-sdk"});
   ASSERT_EQ(ldflags.exit_code, 0) << ldflags.err;
@@ -183,7 +184,7 @@ TEST(OutOfTreePlugin, PkgConfigBuiltPluginLoads) {
   ASSERT_EQ(table.exit_code, 0);
   const auto rows = table_rows(table.out);
   ASSERT_EQ(rows.size(), 2u) << table.out;
-  EXPECT_EQ(rows[1], (std::vector<std::string>{"hello", "storage", "0.3.0", "1.0", "yes", "healthy", so}));
+  EXPECT_EQ(rows[1], (std::vector<std::string>{"hello", "storage", "0.3.0", abi_version(), "yes", "healthy", so}));
   const CommandResult unimplemented =
       agent.cli("plugins", "call", "hello", "prepare_rootfs", R"({"container_id":"c","image":"hello","readonly":true})");
   EXPECT_EQ(unimplemented.exit_code, 1);

@@ -11,7 +11,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 
 #include <chrono>
 #include <filesystem>
@@ -25,8 +27,7 @@
 #include <thread>
 #include <vector>
 
-#include "agent_fixture.hpp"
-#include "runtime_fixture.hpp"
+#include "runtime_agent_fixture.hpp"
 
 namespace deckhand::test {
 namespace {
@@ -38,54 +39,6 @@ using ::testing::IsEmpty;
 using namespace std::chrono_literals;
 using nlohmann::json;
 namespace fs = std::filesystem;
-
-// One `deckhand plugins call runtime-native ...`: the CLI's exit code and
-// streams, and its stdout parsed as JSON (discarded if it is not JSON).
-struct PluginReply {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-  json value;
-  bool ok() const { return exit_code == 0 && !value.is_discarded(); }
-};
-
-std::string describe(const std::string& operation, const json& request, const PluginReply& reply) {
-  return "plugins call runtime-native " + operation + " " + request.dump() + " -> exit " +
-         std::to_string(reply.exit_code) + ", stdout: " + reply.out + ", stderr: " + reply.err;
-}
-
-PluginReply call_plugin(const AgentUnderTest& agent, const std::string& operation, const json& request,
-                        std::chrono::milliseconds timeout = 20s) {
-  const CommandResult result = run_deckhand(
-      {"plugins", "call", "runtime-native", operation, request.dump(), "--socket", agent.socket()}, "", timeout);
-  PluginReply reply;
-  reply.exit_code = result.exit_code;
-  reply.out = result.out;
-  reply.err = result.err;
-  reply.value = json::parse(result.out, nullptr, false);
-  return reply;
-}
-
-// The call's result; throws (failing the test with the CLI's output) if it fails.
-json must(const AgentUnderTest& agent, const std::string& operation, const json& request,
-          std::chrono::milliseconds timeout = 20s) {
-  const PluginReply reply = call_plugin(agent, operation, request, timeout);
-  if (!reply.ok()) throw std::runtime_error(describe(operation, request, reply));
-  return reply.value;
-}
-
-std::string plugins_yaml(const std::string& root) {
-  return "  - path: libdeckhand-runtime-native.so\n    config:\n      root: " + root + "\n";
-}
-
-// The hexadecimal mask of one "Name:\tvalue" line of /proc/<pid>/status.
-uint64_t status_mask(pid_t pid, const std::string& name) {
-  std::istringstream lines(read_file("/proc/" + std::to_string(pid) + "/status"));
-  for (std::string line; std::getline(lines, line);) {
-    if (line.rfind(name + ":", 0) == 0) return std::stoull(line.substr(name.size() + 1), nullptr, 16);
-  }
-  return 0;
-}
 
 // A /proc/<pid>/cmdline: every word followed by a NUL.
 std::string cmdline_of(const std::vector<std::string>& words) {
@@ -132,44 +85,6 @@ std::vector<CriLine> parse_cri_log(const std::string& path) {
   }
   return lines;
 }
-
-class RuntimeAgentTest : public RuntimeTest {
- protected:
-  void SetUp() override {
-    RuntimeTest::SetUp();
-    if (IsSkipped()) return;
-    // The agent's runtime-native plugin keeps its containers in runtime_.root().
-    agent_ = std::make_unique<AgentUnderTest>(plugins_yaml(runtime_.root()));
-    ASSERT_TRUE(agent_->serving()) << agent_->stderr_text();
-  }
-
-  json must(const std::string& operation, const json& request, std::chrono::milliseconds timeout = 20s) const {
-    return deckhand::test::must(*agent_, operation, request, timeout);
-  }
-  PluginReply call(const std::string& operation, const json& request, std::chrono::milliseconds timeout = 20s) const {
-    return call_plugin(*agent_, operation, request, timeout);
-  }
-
-  // create (tracked for cleanup first) and start; returns the init's host pid.
-  pid_t run_detached(const BusyboxBundle& bundle, const std::string& id, json extra = json::object()) {
-    runtime_.track(id);
-    json request = {{"id", id}, {"bundle", bundle.path()}};
-    request.update(extra);
-    const json created = must("create", request);
-    EXPECT_EQ(created.value("status", ""), "created") << created.dump();
-    // A short-lived process may already be gone when start reports.
-    const json started = must("start", {{"id", id}});
-    EXPECT_THAT(started.value("status", ""), AnyOf("running", "stopped")) << started.dump();
-    return created.value("pid", 0);
-  }
-
-  // exec with captured output.
-  PluginReply exec(const std::string& id, const std::vector<std::string>& args) const {
-    return call("exec", {{"id", id}, {"process", {{"args", args}}}, {"stdio", "capture"}});
-  }
-
-  std::unique_ptr<AgentUnderTest> agent_;
-};
 
 // ---------------------------------------------------------------------------
 // 1. CRI logs
@@ -534,6 +449,44 @@ TEST_F(RuntimeAgentTest, StatsOfARunningContainerReportMemoryPidsAndCpu) {
   if (fs::exists(pids)) {
     EXPECT_EQ(std::stoull(read_file(pids)), stats["pids"].get<uint64_t>());
   }
+}
+
+// ---------------------------------------------------------------------------
+// 6. cgroup v2, for real: this machine mounts cgroup2 (without controllers)
+// at /sys/fs/cgroup/unified, and the runtime's cgroup_root can point there.
+
+class RuntimeAgentCgroupV2Test : public RuntimeAgentTest {
+ protected:
+  std::vector<std::string> more_config() const override { return {"cgroup_root: " + kUnified}; }
+  const std::string kUnified = "/sys/fs/cgroup/unified";
+};
+
+TEST_F(RuntimeAgentCgroupV2Test, TheInitIsClonedIntoItsCgroupAndDeleteRemovesIt) {
+  struct statfs info {};
+  if (::statfs(kUnified.c_str(), &info) != 0 || info.f_type != CGROUP2_SUPER_MAGIC) {
+    GTEST_SKIP() << "no cgroup2 mount at " << kUnified;
+  }
+  BusyboxBundle bundle({"sleep", "30"});
+  const std::string id = unique_id("rta-v2");
+  const pid_t pid = run_detached(bundle, id);
+  ASSERT_GT(pid, 0);
+  const std::string dir = kUnified + "/deckhand/" + id;
+  // clone3(CLONE_INTO_CGROUP): the init was born in the container's cgroup.
+  EXPECT_EQ(read_file(dir + "/cgroup.procs"), std::to_string(pid) + "\n");
+  EXPECT_THAT(read_file("/proc/" + std::to_string(pid) + "/cgroup"), HasSubstr("0::/deckhand/" + id + "\n"));
+
+  // exec joins it too; stats read it.
+  const PluginReply ran = exec(id, {"cat", "/proc/self/cgroup"});
+  ASSERT_TRUE(ran.ok()) << ran.err;
+  EXPECT_THAT(ran.value.value("stdout", ""), HasSubstr("0::/deckhand/" + id + "\n"));
+  const json stats = must("stats", {{"id", id}});
+  EXPECT_GE(stats.value("pids", uint64_t{0}), 0u) << stats.dump();
+  EXPECT_GT(stats.value("cpu_usage_ns", uint64_t{0}), 0u) << stats.dump();
+
+  must("remove", {{"id", id}, {"force", true}});
+  runtime_.forget(id);
+  EXPECT_FALSE(fs::exists(dir));
+  EXPECT_TRUE(poll_until([&] { return !process_exists(pid); }));
 }
 
 }  // namespace

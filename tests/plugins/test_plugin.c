@@ -14,8 +14,12 @@
  *   SLOW_HEALTH   health sleeps 3 s           (times out)
  *   BAD_OUTPUT    check returns text that is not JSON
  *   NO_ENTRY      exports no entry symbol    (refused: not a deckhand plugin)
+ *   RUNTIME_ABI10 "oldrt", a runtime plugin as ABI 1.0 built it: minor 0 and
+ *                 the 1.0 runtime table, which ends after list (loads; the
+ *                 operations 1.1 appended are unimplemented)
  */
 #include <deckhand/plugin.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -36,6 +40,8 @@ struct dh_instance {
 #define PLUGIN_NAME "slowhealth"
 #elif defined(VARIANT_BAD_OUTPUT)
 #define PLUGIN_NAME "badoutput"
+#elif defined(VARIANT_RUNTIME_ABI10)
+#define PLUGIN_NAME "oldrt"
 #else
 #define PLUGIN_NAME "broken"
 #endif
@@ -77,7 +83,7 @@ static int32_t health(dh_instance *instance, dh_call *call) {
 #endif
 }
 
-static int32_t check(dh_instance *instance, dh_call *call, const char *request) {
+__attribute__((unused)) static int32_t check(dh_instance *instance, dh_call *call, const char *request) {
   instance->services->metric_add(instance->checks, 1);
 #ifdef VARIANT_BAD_OUTPUT
   (void)request;
@@ -89,17 +95,33 @@ static int32_t check(dh_instance *instance, dh_call *call, const char *request) 
   return DH_OK;
 }
 
-static int32_t attach(dh_instance *instance, dh_call *call, const char *request) {
+__attribute__((unused)) static int32_t attach(dh_instance *instance, dh_call *call, const char *request) {
   (void)request;
   instance->services->call_set_error(call, DH_ERR_INVALID_ARGUMENT, "attach: netns is required");
   return DH_ERR_INVALID_ARGUMENT;
 }
 
+#ifdef VARIANT_RUNTIME_ABI10
+static int32_t list(dh_instance *instance, dh_call *call, const char *request) {
+  (void)request;
+  static const char text[] = "{\"containers\":[]}";
+  instance->services->call_set_output(call, text, sizeof text - 1);
+  return DH_OK;
+}
+
+static const dh_runtime_ops ops = {
+    .struct_size = offsetof(dh_runtime_ops, create_sandbox),  /* the ABI 1.0 table */
+    .list = list,
+};
+#define PLUGIN_KIND DH_KIND_RUNTIME
+#else
 static const dh_network_ops ops = {
     .struct_size = sizeof(dh_network_ops),
     .attach = attach,
     .check = check,
 };
+#define PLUGIN_KIND DH_KIND_NETWORK
+#endif
 
 #if defined(VARIANT_ABI_MAJOR2)
 #define ABI_MAJOR 2
@@ -108,6 +130,8 @@ static const dh_network_ops ops = {
 #endif
 #if defined(VARIANT_ABI_MINOR99)
 #define ABI_MINOR 99
+#elif defined(VARIANT_RUNTIME_ABI10)
+#define ABI_MINOR 0
 #else
 #define ABI_MINOR DH_ABI_MINOR
 #endif
@@ -124,7 +148,7 @@ static const dh_plugin_descriptor descriptor = {
     .abi_minor = ABI_MINOR,
     .fingerprint = FINGERPRINT,
     .name = PLUGIN_NAME,
-    .kind = DH_KIND_NETWORK,
+    .kind = PLUGIN_KIND,
     .version = "0.0.1",
     .description = "loader test plugin",
     .create = create,

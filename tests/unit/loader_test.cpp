@@ -18,11 +18,13 @@
 #include "plugins/plugin.hpp"
 #include "process.hpp"
 #include "temp_dir.hpp"
+#include "abi_version.hpp"
 
 namespace deckhand {
 namespace {
 
 namespace fs = std::filesystem;
+using deckhand::test::abi_version;
 using deckhand::test::read_file;
 using deckhand::test::run_command;
 using deckhand::test::TempDir;
@@ -207,14 +209,14 @@ TEST_F(LoaderTest, NoEntrySymbol) {
 TEST_F(LoaderTest, AnotherAbiMajor) {
   const std::string path = plugin_path("abi_major2");
   EXPECT_EQ(load_error(path), "plugin " + path +
-                                  ": built for plugin ABI 2.0 but this agent speaks ABI 1.0 (the major versions "
-                                  "must match)");
+                                  ": built for plugin ABI " + abi_version(2) + " but this agent speaks ABI " + abi_version() +
+                                  " (the major versions must match)");
 }
 
 TEST_F(LoaderTest, NewerAbiMinor) {
   const std::string path = plugin_path("abi_minor99");
   EXPECT_EQ(load_error(path), "plugin " + path +
-                                  ": built for plugin ABI 1.99, newer than this agent's 1.0; upgrade the agent or "
+                                  ": built for plugin ABI 1.99, newer than this agent's " + abi_version() + "; upgrade the agent or "
                                   "build the plugin with an older SDK");
 }
 
@@ -353,6 +355,24 @@ TEST_F(LoaderTest, SymlinkIntoAWorldWritableDirectoryIsRefused) {
   EXPECT_THAT(message, HasSubstr("writable by group or others (mode 0777)"));
 }
 
+// ------------------------------------------------- a plugin of an older minor
+
+// ABI 1.0's runtime table ends after `list`: such a plugin loads into this
+// agent, its operations work, and the ones 1.1 appended are unimplemented.
+TEST_F(LoaderTest, APluginBuiltForTheLastMinorLoadsWithoutTheNewOperations) {
+  const std::unique_ptr<Plugin> plugin = load(plugin_path("runtime_abi10"));
+  EXPECT_EQ(plugin->info().abi, std::to_string(DH_ABI_MAJOR) + ".0");
+  EXPECT_EQ(plugin->info().kind, "runtime");
+  EXPECT_THAT(plugin->operations(), ElementsAre("list"));
+  const CallResult listed = plugin->call("list", "{}");
+  EXPECT_TRUE(listed.ok()) << listed.error;
+  EXPECT_EQ(listed.output, "{\"containers\":[]}");
+  for (const char* operation : {"create_sandbox", "remove_sandbox", "list_sandboxes", "default_spec"}) {
+    const CallResult missing = plugin->call(operation, "{}");
+    EXPECT_EQ(missing.status, DH_ERR_UNIMPLEMENTED) << operation;
+  }
+}
+
 // --------------------------------------------------------------- good plugin
 
 class GoodPluginTest : public LoaderTest {
@@ -367,7 +387,7 @@ TEST_F(GoodPluginTest, Info) {
   EXPECT_EQ(info.name, "cnet");
   EXPECT_EQ(info.kind, "network");
   EXPECT_EQ(info.version, "0.0.1");
-  EXPECT_EQ(info.abi, "1.0");
+  EXPECT_EQ(info.abi, abi_version());
   EXPECT_EQ(info.description, "loader test plugin");
   EXPECT_EQ(info.path, plugin_path("good"));
   EXPECT_EQ(plugin_->kind(), DH_KIND_NETWORK);
@@ -528,7 +548,7 @@ class DirstoreTest : public LoaderTest {
 TEST_F(DirstoreTest, InfoAndOperations) {
   EXPECT_EQ(plugin_->info().name, "dirstore");
   EXPECT_EQ(plugin_->info().kind, "storage");
-  EXPECT_EQ(plugin_->info().abi, "1.0");
+  EXPECT_EQ(plugin_->info().abi, abi_version());
   EXPECT_EQ(plugin_->info().path, DECKHAND_DIRSTORE_PLUGIN);
   EXPECT_THAT(plugin_->operations(), ElementsAre("image_status", "list_images", "prepare_rootfs", "release_rootfs"));
   EXPECT_EQ(plugin_->health().status, DH_OK);

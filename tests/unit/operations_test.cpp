@@ -108,9 +108,13 @@ TEST(FindOperation, EveryRuntimeSlotAtItsOffset) {
   ops.exec = op_a;
   ops.stats = op_b;
   ops.list = op_c;
-  const dh_op_fn expected[] = {op_a, op_b, op_c, op_a, op_b, op_c, op_a, op_b, op_c};
+  ops.create_sandbox = op_a;
+  ops.remove_sandbox = op_b;
+  ops.list_sandboxes = op_c;
+  ops.default_spec = op_a;
+  const dh_op_fn expected[] = {op_a, op_b, op_c, op_a, op_b, op_c, op_a, op_b, op_c, op_a, op_b, op_c, op_a};
   const auto names = operation_names(DH_KIND_RUNTIME);
-  ASSERT_EQ(names.size(), 9u);
+  ASSERT_EQ(names.size(), 13u);
   for (std::size_t i = 0; i < names.size(); ++i) {
     EXPECT_EQ(find_operation(DH_KIND_RUNTIME, &ops, names[i]), expected[i]) << names[i];
   }
@@ -127,7 +131,8 @@ TEST(KindName, KnownAndUnknown) {
 
 TEST(OperationNames, EachKindInTableOrder) {
   EXPECT_THAT(operation_names(DH_KIND_RUNTIME),
-              ElementsAre("create", "start", "state", "kill", "remove", "wait", "exec", "stats", "list"));
+              ElementsAre("create", "start", "state", "kill", "remove", "wait", "exec", "stats", "list",
+                          "create_sandbox", "remove_sandbox", "list_sandboxes", "default_spec"));
   EXPECT_THAT(operation_names(DH_KIND_NETWORK),
               ElementsAre("attach", "detach", "check", "set_node_routes", "sync_services", "update_service",
                           "delete_service"));

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "capabilities.hpp"
+#include "default_spec.hpp"
 #include "seccomp.hpp"
 
 namespace deckhand::runtime {
@@ -586,6 +587,53 @@ TEST(RuntimeSeccompTest, InstallWithoutNoNewPrivsNeedsSysAdmin) {
   });
   ASSERT_TRUE(WIFEXITED(child.status));
   EXPECT_EQ(WEXITSTATUS(child.status), 0);
+}
+
+}  // namespace
+}  // namespace deckhand::runtime
+
+namespace deckhand::runtime {
+namespace {
+
+bool same_program(const SeccompProgram& a, const SeccompProgram& b) {
+  if (a.instructions.size() != b.instructions.size()) return false;
+  for (std::size_t i = 0; i < a.instructions.size(); ++i) {
+    const auto& x = a.instructions[i];
+    const auto& y = b.instructions[i];
+    if (x.code != y.code || x.jt != y.jt || x.jf != y.jf || x.k != y.k) return false;
+  }
+  return true;
+}
+
+// What `deckhand oci spec` writes is the profile itself: read back, it
+// compiles to the very same filter.
+TEST(RuntimeSeccompTest, TheDefaultProfileSurvivesTheTripThroughOciJson) {
+  for (const auto& capabilities : {default_capabilities(), all_capabilities()}) {
+    const Seccomp profile = default_seccomp_profile(capabilities);
+    const nlohmann::json text = nlohmann::json::parse(seccomp_to_json(profile).dump());
+    EXPECT_TRUE(same_program(compile_seccomp(parse_seccomp(text)), compile_seccomp(profile)));
+  }
+  Seccomp custom;
+  custom.default_action = "SCMP_ACT_ERRNO";
+  custom.default_errno_ret = 38;
+  custom.syscalls.push_back({{"personality"}, "SCMP_ACT_ALLOW", std::nullopt, {{0, 8, 0, "SCMP_CMP_EQ"}}});
+  custom.syscalls.push_back({{"socket"}, "SCMP_ACT_ERRNO", 97, {{0, 40, 0xffffffff, "SCMP_CMP_MASKED_EQ"}}});
+  EXPECT_TRUE(same_program(compile_seccomp(parse_seccomp(seccomp_to_json(custom))), compile_seccomp(custom)));
+}
+
+// Both templates are valid for this runtime's own parser.
+TEST(RuntimeSeccompTest, BothSpecTemplatesParse) {
+  for (const SpecProfile profile : {SpecProfile::runtime_default, SpecProfile::privileged}) {
+    SpecTemplate options;
+    options.profile = profile;
+    options.args = {"sleep", "1"};
+    const Spec spec = parse_spec(default_spec(options), "/bundle");
+    EXPECT_EQ(spec.root_path, "/bundle/rootfs");
+    EXPECT_EQ(spec.process.args, (std::vector<std::string>{"sleep", "1"}));
+    EXPECT_EQ(spec.seccomp.has_value(), profile == SpecProfile::runtime_default);
+    EXPECT_EQ(spec.process.no_new_privileges, profile == SpecProfile::runtime_default);
+    EXPECT_EQ(spec.masked_paths.size(), profile == SpecProfile::runtime_default ? 11u : 0u);
+  }
 }
 
 }  // namespace

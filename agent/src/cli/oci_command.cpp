@@ -5,7 +5,11 @@
 // agent does; any vendor runtime plugin works here too (--plugin).
 #include <deckhand/plugin.h>
 #include <spdlog/spdlog.h>
+#include <fcntl.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -40,6 +44,8 @@ Commands:
                                                 create and start; without --detach wait, delete, and
                                                 exit with the container's exit code
   list [--format table|json] [--quiet]         list containers
+  spec [--bundle DIR] [--privileged]            write a config.json with deckhand's defaults into the bundle
+                                                (RuntimeDefault hardening; --privileged: Kubernetes' privileged)
 
 --root defaults to /run/deckhand/runtime; --bundle to the current directory;
 --plugin to the installed runtime-native plugin.)";
@@ -123,7 +129,7 @@ int dispatch(const OciContext& context, const std::string& command, const std::v
   options.add_options()("bundle,b", po::value(&bundle), "the bundle directory")(
       "pid-file", po::value(&pid_file), "write the container's pid to this file")("detach,d", "do not wait (run)")(
       "force,f", "kill a running container first (delete)")("format", po::value(&format), "table or json (list)")(
-      "quiet,q", "ids only (list)");
+      "quiet,q", "ids only (list)")("privileged", "every capability, no seccomp, nothing masked (spec)");
   po::options_description hidden;
   hidden.add_options()("words", po::value(&words), "");
   po::positional_options_description positional;
@@ -138,6 +144,20 @@ int dispatch(const OciContext& context, const std::string& command, const std::v
     return words[0];
   };
   if (command == "list") return list(client, format, values.count("quiet") > 0);
+  if (command == "spec") {
+    if (!words.empty()) throw std::runtime_error("usage: deckhand oci spec [--bundle DIR] [--privileged]");
+    const std::string path = bundle_or_cwd(bundle) + "/config.json";
+    const json spec = client.call("default_spec", {{"profile", values.count("privileged") ? "Privileged" : "RuntimeDefault"}});
+    // As runc spec: never overwrite.
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0 && errno == EEXIST) throw std::runtime_error("File " + path + " exists. Remove it first");
+    if (fd < 0) throw std::runtime_error("create " + path + ": " + std::strerror(errno));
+    const std::string text = spec.dump(2) + "\n";
+    const bool written = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+    ::close(fd);
+    if (!written) throw std::runtime_error("write " + path + ": " + std::strerror(errno));
+    return 0;
+  }
   if (command == "state") {
     std::cout << client.call("state", {{"id", need_id()}}).dump(2) << "\n";
     return 0;

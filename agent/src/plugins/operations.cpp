@@ -17,7 +17,9 @@ const std::vector<Slot>& slots(int32_t kind) {
   static const std::vector<Slot> runtime = {
       DH_SLOT(dh_runtime_ops, create), DH_SLOT(dh_runtime_ops, start), DH_SLOT(dh_runtime_ops, state),
       DH_SLOT(dh_runtime_ops, kill),   DH_SLOT(dh_runtime_ops, remove), DH_SLOT(dh_runtime_ops, wait),
-      DH_SLOT(dh_runtime_ops, exec),   DH_SLOT(dh_runtime_ops, stats), DH_SLOT(dh_runtime_ops, list)};
+      DH_SLOT(dh_runtime_ops, exec),   DH_SLOT(dh_runtime_ops, stats), DH_SLOT(dh_runtime_ops, list),
+      DH_SLOT(dh_runtime_ops, create_sandbox), DH_SLOT(dh_runtime_ops, remove_sandbox),
+      DH_SLOT(dh_runtime_ops, list_sandboxes), DH_SLOT(dh_runtime_ops, default_spec)};
   static const std::vector<Slot> network = {
       DH_SLOT(dh_network_ops, attach),          DH_SLOT(dh_network_ops, detach),
       DH_SLOT(dh_network_ops, check),           DH_SLOT(dh_network_ops, set_node_routes),

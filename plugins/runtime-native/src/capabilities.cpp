@@ -95,6 +95,14 @@ std::vector<int> default_capabilities() {
           CAP_SYS_CHROOT, CAP_MKNOD,    CAP_AUDIT_WRITE, CAP_SETFCAP};
 }
 
+std::vector<int> bounding_capabilities() {
+  std::vector<int> caps;
+  for (int cap = 0; cap <= last_capability(); ++cap) {
+    if (::prctl(PR_CAPBSET_READ, cap, 0, 0, 0) == 1) caps.push_back(cap);
+  }
+  return caps;
+}
+
 std::vector<int> all_capabilities() {
   std::vector<int> caps;
   for (int cap = 0; cap <= last_capability(); ++cap) caps.push_back(cap);

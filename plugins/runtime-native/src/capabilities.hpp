@@ -27,8 +27,13 @@ int last_capability();
 // The 14 capabilities Docker and containerd grant by default (ascending).
 std::vector<int> default_capabilities();
 
-// Every capability the kernel knows, 0..last_capability() (privileged containers).
+// Every capability the kernel knows, 0..last_capability().
 std::vector<int> all_capabilities();
+
+// The capabilities in this process's bounding set: all a container started
+// from here can have (a privileged container gets these, as Kubernetes gives
+// it every capability its runtime holds).
+std::vector<int> bounding_capabilities();
 
 // The five sets as bitmasks (bit n = capability n), ready for the child.
 struct PreparedCapabilities {

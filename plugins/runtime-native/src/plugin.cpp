@@ -9,7 +9,9 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "default_spec.hpp"
 #include "runtime.hpp"
+#include "spec.hpp"
 
 namespace {
 
@@ -18,6 +20,7 @@ namespace sdk = deckhand::sdk;
 using deckhand::runtime::Failure;
 using deckhand::runtime::Runtime;
 using deckhand::runtime::RuntimeError;
+using deckhand::runtime::to_json;
 
 json parse_request(std::string_view text, const std::set<std::string>& known) {
   json request = json::parse(text, nullptr, false);
@@ -170,21 +173,100 @@ class NativeRuntime {
     return guarded([&] { return runtime_.list().dump(); });
   }
 
+  std::string create_sandbox(sdk::Call&, std::string_view text) {
+    const json request = parse_request(text, {"id", "namespaces", "hostname", "qos_class", "resources"});
+    deckhand::runtime::SandboxRequest sandbox;
+    sandbox.id = text_field(request, "id");
+    if (request.contains("namespaces")) {
+      if (!request["namespaces"].is_array()) throw sdk::invalid_argument("\"namespaces\" must be a list of strings");
+      sandbox.namespaces.clear();
+      for (const json& type : request["namespaces"]) {
+        if (!type.is_string()) throw sdk::invalid_argument("\"namespaces\" must be a list of strings");
+        sandbox.namespaces.push_back(type.get<std::string>());
+      }
+    }
+    sandbox.hostname = text_field(request, "hostname", false);
+    sandbox.qos_class = text_field(request, "qos_class", false, "BestEffort");
+    return guarded([&] {
+      if (request.contains("resources")) {
+        try {
+          sandbox.resources = deckhand::runtime::parse_linux_resources(request["resources"]);
+        } catch (const deckhand::runtime::SpecError& e) {
+          throw RuntimeError(Failure::invalid, std::string("resources: ") + e.what());
+        }
+        if (!sandbox.resources.devices.empty()) {
+          throw RuntimeError(Failure::invalid, "resources.devices: device rules belong to containers, not pods");
+        }
+      }
+      return to_json(runtime_.sandboxes().create(sandbox)).dump();
+    });
+  }
+
+  std::string remove_sandbox(sdk::Call&, std::string_view text) {
+    const json request = parse_request(text, {"id"});
+    return guarded([&] {
+      runtime_.sandboxes().remove(text_field(request, "id"));
+      return std::string("{}");
+    });
+  }
+
+  std::string list_sandboxes(sdk::Call&, std::string_view text) {
+    parse_request(text, {});
+    return guarded([&] {
+      json sandboxes = json::array();
+      for (const auto& sandbox : runtime_.sandboxes().list()) sandboxes.push_back(to_json(sandbox));
+      return json({{"sandboxes", sandboxes}}).dump();
+    });
+  }
+
+  std::string default_spec(sdk::Call&, std::string_view text) {
+    const json request = parse_request(text, {"profile", "args"});
+    deckhand::runtime::SpecTemplate options;
+    const std::string profile = text_field(request, "profile", false, "RuntimeDefault");
+    if (profile == "Privileged") {
+      options.profile = deckhand::runtime::SpecProfile::privileged;
+    } else if (profile != "RuntimeDefault") {
+      throw sdk::invalid_argument("\"profile\" must be RuntimeDefault or Privileged, not \"" + profile + "\"");
+    }
+    if (request.contains("args")) {
+      const json& args = request["args"];
+      if (!args.is_array() || args.empty()) throw sdk::invalid_argument("\"args\" must be a non-empty list of strings");
+      options.args.clear();
+      for (const json& arg : args) {
+        if (!arg.is_string()) throw sdk::invalid_argument("\"args\" must be a non-empty list of strings");
+        options.args.push_back(arg.get<std::string>());
+      }
+    }
+    return deckhand::runtime::default_spec(options).dump();
+  }
+
  private:
   Runtime make_runtime(sdk::Host& host) {
     const json config = json::parse(host.config_json(), nullptr, false);
     if (!config.is_object()) throw sdk::invalid_argument("the plugin config must be an object");
+    static const std::set<std::string> known = {"root", "monitor", "cgroup_root", "netns_dir", "cgroup_parent"};
     for (const auto& item : config.items()) {
-      if (item.key() != "root" && item.key() != "monitor") {
-        throw sdk::invalid_argument("unknown config key \"" + item.key() + "\" (known: root, monitor)");
+      if (!known.count(item.key())) {
+        throw sdk::invalid_argument("unknown config key \"" + item.key() +
+                                    "\" (known: cgroup_parent, cgroup_root, monitor, netns_dir, root)");
       }
       if (!item.value().is_string()) throw sdk::invalid_argument("config key \"" + item.key() + "\" must be a string");
     }
+    deckhand::runtime::RuntimeConfig settings;
     monitor_ = config.value("monitor", default_monitor_path());
-    const std::string root = config.value("root", host.state_dir() + "/containers");
-    if (root.empty() || root.front() != '/') throw sdk::invalid_argument("config key \"root\" must be an absolute path");
+    settings.monitor_path = monitor_;
+    // Live-process state: on /run, a tmpfs on systemd hosts, which a reboot
+    // clears together with the containers it describes. `deckhand oci` uses
+    // the same root by default, so it lists the agent's containers.
+    settings.root = config.value("root", std::string("/run/deckhand/runtime"));
+    settings.cgroup_root = config.value("cgroup_root", settings.cgroup_root);
+    settings.netns_dir = config.value("netns_dir", settings.netns_dir);
+    settings.cgroup_parent = config.value("cgroup_parent", settings.cgroup_parent);
+    for (const std::string* path : {&settings.root, &settings.cgroup_root, &settings.netns_dir}) {
+      if (path->empty() || path->front() != '/') throw sdk::invalid_argument("config paths must be absolute: " + *path);
+    }
     try {
-      return Runtime(root, monitor_);
+      return Runtime(settings);
     } catch (const RuntimeError& e) {
       throw to_sdk_error(e);
     }

@@ -110,13 +110,24 @@ int parse_signal(const std::string& text) {
   throw RuntimeError(Failure::invalid, "unknown signal \"" + text + "\"");
 }
 
-Runtime::Runtime(std::string root, std::string monitor_path, std::string cgroup_root)
-    : root_(std::move(root)), monitor_path_(std::move(monitor_path)), cgroup_root_(std::move(cgroup_root)) {
+namespace {
+
+std::shared_ptr<CgroupDriver> detect_or_fail(const std::string& cgroup_root) {
   try {
-    cgroups_ = detect_cgroup_driver(cgroup_root_);
+    return detect_cgroup_driver(cgroup_root);
   } catch (const std::exception& e) {
     throw RuntimeError(Failure::internal, e.what());
   }
+}
+
+}  // namespace
+
+Runtime::Runtime(RuntimeConfig config)
+    : root_(std::move(config.root)),
+      monitor_path_(std::move(config.monitor_path)),
+      cgroup_root_(std::move(config.cgroup_root)),
+      cgroups_(detect_or_fail(cgroup_root_)),
+      sandboxes_(root_ + "/.sandboxes", config.netns_dir, cgroups_, config.cgroup_parent) {
   std::error_code ec;
   std::filesystem::create_directories(root_, ec);
   if (ec) throw RuntimeError(Failure::internal, "create the state root " + root_ + ": " + ec.message());

@@ -11,20 +11,10 @@
 
 #include "cgroups/cgroup.hpp"
 #include "container_state.hpp"
+#include "runtime_error.hpp"
+#include "sandbox.hpp"
 
 namespace deckhand::runtime {
-
-// Which plugin status a failure maps to.
-enum class Failure { invalid, not_found, exists, precondition, internal };
-
-class RuntimeError : public std::runtime_error {
- public:
-  RuntimeError(Failure kind, const std::string& message) : std::runtime_error(message), kind_(kind) {}
-  Failure kind() const { return kind_; }
-
- private:
-  Failure kind_;
-};
 
 struct CreateOptions {
   std::string id;
@@ -37,11 +27,17 @@ struct CreateOptions {
   std::string pid_file;        // written with the init's pid, as runc --pid-file
 };
 
+struct RuntimeConfig {
+  std::string root;          // the state root: <root>/<id> per container, <root>/.sandboxes
+  std::string monitor_path;  // deckhand-monitor
+  std::string cgroup_root = "/sys/fs/cgroup";  // where the hierarchies are mounted (v1 or v2 is detected there)
+  std::string netns_dir = "/run/deckhand/netns";  // pods' pinned network namespaces
+  std::string cgroup_parent = "kubepods";         // pods' cgroups, by QoS class
+};
+
 class Runtime {
  public:
-  // cgroup_root: where the cgroup hierarchies are mounted; v1 or v2 is
-  // detected there once.
-  Runtime(std::string root, std::string monitor_path, std::string cgroup_root = "/sys/fs/cgroup");
+  explicit Runtime(RuntimeConfig config);
 
   nlohmann::json create(const CreateOptions& options);
   nlohmann::json start(const std::string& id);
@@ -59,6 +55,9 @@ class Runtime {
   // CPU, memory and pids of the container's cgroup (the kubelet's figures).
   nlohmann::json stats(const std::string& id);
 
+  // Pod sandboxes: pinned shared namespaces and the pod's cgroup.
+  Sandboxes& sandboxes() { return sandboxes_; }
+
   const std::string& root() const { return root_; }
 
  private:
@@ -74,6 +73,7 @@ class Runtime {
   std::string monitor_path_;
   std::string cgroup_root_;
   std::shared_ptr<CgroupDriver> cgroups_;
+  Sandboxes sandboxes_;
 };
 
 // "KILL", "SIGKILL" or "9" → 9; throws RuntimeError(invalid) for anything else.

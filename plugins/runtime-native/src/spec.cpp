@@ -219,7 +219,9 @@ std::optional<int64_t> optional_int(const json& object, const char* key, const s
   return get_int(object[key], field + "." + key);
 }
 
-Resources parse_resources(const json& value) {
+}  // namespace
+
+Resources parse_linux_resources(const json& value) {
   require_object(value, "linux.resources");
   only_keys(value, "linux.resources", {"cpu", "memory", "pids", "devices"});
   Resources resources;
@@ -284,6 +286,8 @@ Resources parse_resources(const json& value) {
   return resources;
 }
 
+namespace {
+
 void parse_linux(const json& value, Spec& spec) {
   require_object(value, "linux");
   only_keys(value, "linux", {"namespaces", "resources", "cgroupsPath", "seccomp", "maskedPaths", "readonlyPaths",
@@ -313,7 +317,7 @@ void parse_linux(const json& value, Spec& spec) {
       spec.namespaces.push_back(ns);
     }
   }
-  if (value.contains("resources")) spec.resources = parse_resources(value["resources"]);
+  if (value.contains("resources")) spec.resources = parse_linux_resources(value["resources"]);
   if (value.contains("cgroupsPath")) {
     spec.cgroups_path = get_string(value["cgroupsPath"], "linux.cgroupsPath");
     for (const auto& part : std::filesystem::path(spec.cgroups_path)) {

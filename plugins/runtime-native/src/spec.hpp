@@ -132,6 +132,9 @@ struct Spec {
   bool new_namespace(const std::string& type) const;
 };
 
+// An OCI linux.resources object (also the pod-level resources of a sandbox).
+Resources parse_linux_resources(const nlohmann::json& value);
+
 // Parses and validates config.json; relative root.path resolves against bundle.
 Spec parse_spec(const nlohmann::json& config, const std::string& bundle);
 

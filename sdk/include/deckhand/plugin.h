@@ -52,7 +52,7 @@ extern "C" {
 /* ------------------------------------------------------------------ versions */
 
 #define DH_ABI_MAJOR 1
-#define DH_ABI_MINOR 0
+#define DH_ABI_MINOR 1
 
 /* The one symbol a plugin exports. Its signature is frozen for all majors:
  *     const dh_plugin_descriptor *deckhand_plugin_entry(void);
@@ -247,6 +247,11 @@ typedef struct dh_runtime_ops {
   dh_op_fn exec;     /* {id, process: OCI process} -> {exit_code} */
   dh_op_fn stats;    /* {id} -> {cpu_usage_ns, memory_working_set_bytes, pids} */
   dh_op_fn list;     /* {} -> {containers: [OCI state]} */
+  /* ABI 1.1: pods and templates */
+  dh_op_fn create_sandbox; /* {id, namespaces, hostname, qos_class, resources} -> {id, cgroups_path, namespaces} */
+  dh_op_fn remove_sandbox; /* {id} -> {} (idempotent) */
+  dh_op_fn list_sandboxes; /* {} -> {sandboxes: [...]} */
+  dh_op_fn default_spec;   /* {profile, args} -> OCI config.json */
 } dh_runtime_ops;
 
 typedef struct dh_network_ops {

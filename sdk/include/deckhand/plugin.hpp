@@ -266,6 +266,10 @@ DH_SDK_OPERATION(wait)
 DH_SDK_OPERATION(exec)
 DH_SDK_OPERATION(stats)
 DH_SDK_OPERATION(list)
+DH_SDK_OPERATION(create_sandbox)
+DH_SDK_OPERATION(remove_sandbox)
+DH_SDK_OPERATION(list_sandboxes)
+DH_SDK_OPERATION(default_spec)
 DH_SDK_OPERATION(attach)
 DH_SDK_OPERATION(detach)
 DH_SDK_OPERATION(check)
@@ -287,7 +291,8 @@ template <class P>
 constexpr dh_runtime_ops runtime_ops() {
   return {sizeof(dh_runtime_ops), 0,          op_create<P>(), op_start<P>(), op_state<P>(),
           op_kill<P>(),           op_remove<P>(), op_wait<P>(), op_exec<P>(),  op_stats<P>(),
-          op_list<P>()};
+          op_list<P>(),           op_create_sandbox<P>(), op_remove_sandbox<P>(), op_list_sandboxes<P>(),
+          op_default_spec<P>()};
 }
 
 template <class P>
