@@ -138,7 +138,7 @@ int main(int argc, char** argv) {
   }
 
   // In process: the plugin API, as the agent calls it.
-  std::vector<double> api, api_create, api_start, api_wait, api_delete, monitor_rss, monitor_pss;
+  std::vector<double> api, api_create, api_start, api_wait, api_delete, pod_api, monitor_rss, monitor_pss;
   double long_total_ms = 0, host_rss_growth = 0;
   std::size_t long_started = 0;
   {
@@ -146,7 +146,10 @@ int main(int argc, char** argv) {
     deckhand::PluginLoader loader("/", tmp + "/state", "bench", metrics);
     deckhand::PluginConfig config;
     config.path = (prefix / "lib/deckhand/plugins/libdeckhand-runtime-native.so").string();
-    config.config_json = json({{"root", tmp + "/api-root"}}).dump();
+    // Pods' cgroups under a parent of the benchmark's own, removed at the end.
+    const std::string pod_parent = "deckhand-bench-pods-" + std::to_string(::getpid());
+    config.config_json =
+        json({{"root", tmp + "/api-root"}, {"netns_dir", tmp + "/netns"}, {"cgroup_parent", pod_parent}}).dump();
     std::unique_ptr<deckhand::Plugin> plugin;
     try {
       plugin = loader.load(config);
@@ -171,6 +174,42 @@ int main(int argc, char** argv) {
       step("remove", {{"id", id}}, api_delete);
       api.push_back(bench::ms_since(start));
       if (!ok) ++failures;
+    }
+    // The same lifecycle for a container of a pod: it joins the pod's pinned
+    // network, IPC and UTS namespaces (made once, by create_sandbox) and lives
+    // in the pod's cgroup, as every container the agent runs for a pod will.
+    const auto sandbox = json::parse(
+        plugin->call("create_sandbox", json({{"id", "bench-pod"}, {"qos_class", "Burstable"}}).dump()).output, nullptr,
+        false);
+    if (sandbox.is_object() && sandbox.contains("cgroups_path")) {
+      const std::string pod_bundle = tmp + "/pod-bundle";
+      std::filesystem::create_directory(pod_bundle);
+      std::filesystem::create_symlink(bundle + "/rootfs", pod_bundle + "/rootfs");
+      json pod_config = json::parse(read_text(bundle + "/config.json"));
+      json namespaces = json::array({{{"type", "pid"}}, {{"type", "mount"}}});
+      for (const auto& [type, path] : sandbox["namespaces"].items()) namespaces.push_back({{"type", type}, {"path", path}});
+      pod_config["linux"]["namespaces"] = namespaces;
+      pod_config.erase("hostname");
+      for (int i = 0; i < runs; ++i) {
+        const std::string id = "pod" + std::to_string(i);
+        pod_config["linux"]["cgroupsPath"] = sandbox["cgroups_path"].get<std::string>() + "/" + id;
+        std::ofstream(pod_bundle + "/config.json") << pod_config.dump();
+        const auto start = Clock::now();
+        const bool ok = plugin->call("create", json({{"id", id}, {"bundle", pod_bundle}}).dump()).ok() &&
+                        plugin->call("start", json({{"id", id}}).dump()).ok() &&
+                        plugin->call("wait", json({{"id", id}}).dump()).ok() &&
+                        plugin->call("remove", json({{"id", id}}).dump()).ok();
+        pod_api.push_back(bench::ms_since(start));
+        if (!ok) ++failures;
+      }
+      plugin->call("remove_sandbox", json({{"id", "bench-pod"}}).dump());
+    } else {
+      ++failures;
+    }
+    for (const char* hierarchy : {"blkio", "cpu", "cpuacct", "cpuset", "devices", "freezer", "memory", "pids"}) {
+      const std::string dir = std::string("/sys/fs/cgroup/") + hierarchy + "/" + pod_parent;
+      ::rmdir((dir + "/burstable").c_str());
+      ::rmdir(dir.c_str());
     }
     // Long-running containers: start all, then what each monitor costs.
     if (long_running > 0) {
@@ -207,6 +246,18 @@ int main(int argc, char** argv) {
     }
     plugin->destroy();
   }
+  // The kernel's share of the same lifecycle, from the program beside this one.
+  std::string floor_line;
+  const std::string floor_program =
+      (std::filesystem::read_symlink("/proc/self/exe").parent_path() / "deckhand-bench-floor").string();
+  if (::access(floor_program.c_str(), X_OK) == 0) {
+    const std::string command = floor_program + " " + bundle + " " + std::to_string(runs);
+    if (FILE* out = ::popen(command.c_str(), "r")) {
+      char line[512];
+      while (std::fgets(line, sizeof line, out) != nullptr) floor_line += line;
+      if (::pclose(out) != 0) ++failures;
+    }
+  }
   ::umount2(tmp.c_str(), MNT_DETACH);  // the tmpfs, and everything on it
   ::rmdir(tmp.c_str());
 
@@ -220,6 +271,7 @@ int main(int argc, char** argv) {
   print_row("  of which start", api_start);
   print_row("  of which wait", api_wait);
   print_row("  of which delete", api_delete);
+  print_row("in a pod (joined namespaces)", pod_api);
   const double ours_median = bench::summarize(ours).median;
   if (have_runc) {
     const double ratio = ours_median / bench::summarize(theirs).median;
@@ -239,6 +291,7 @@ int main(int argc, char** argv) {
     std::printf("  host process (the agent's side) grew by %.2f MiB for them; containerd-shim-runc-v2 costs 13 MiB RSS each\n",
                 host_rss_growth);
   }
+  if (!floor_line.empty()) std::printf("%s", floor_line.c_str());
   std::printf("  failed runs: %d\n", failures);
   return failures == 0 ? 0 : 1;
 }
