@@ -7,11 +7,14 @@ cd "$(dirname "$0")/.."
 seconds=${FUZZ_SECONDS:-30}
 cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Debug \
   -DDECKHAND_FUZZ=ON -DDECKHAND_BUILD_TESTS=OFF -DDECKHAND_BUILD_BENCH=OFF >/dev/null
-cmake --build build-fuzz -j"$(nproc)" --target config_fuzz
-mkdir -p build-fuzz/artifacts build-fuzz/corpus/config
-for target in config; do
+cmake --build build-fuzz -j"$(nproc)" --target config_fuzz oci_spec_fuzz
+mkdir -p build-fuzz/artifacts build-fuzz/corpus/config build-fuzz/corpus/oci_spec
+# The agent's config file, and a bundle's config.json (with its seccomp section).
+for target in config oci_spec; do
+  max_len=4096
+  [ "$target" = oci_spec ] && max_len=32768  # the seed RuntimeDefault spec is 17 KB
   echo "== fuzz ${target} for ${seconds}s"
   build-fuzz/tests/fuzz/${target}_fuzz -max_total_time="$seconds" -print_final_stats=1 \
-    -artifact_prefix=build-fuzz/artifacts/ -max_len=4096 \
+    -artifact_prefix=build-fuzz/artifacts/ -max_len="$max_len" \
     build-fuzz/corpus/${target} tests/fuzz/corpus/${target} 2>&1 | tail -n 12
 done

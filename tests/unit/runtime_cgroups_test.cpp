@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <fstream>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -611,6 +612,17 @@ TEST(CgroupV1Fake, CreateWritesEveryControllerAndJoinedCpuCpuacct) {
   for (const char* h : {"cpu,cpuacct", "memory", "pids", "cpuset", "devices", "freezer"}) {
     EXPECT_EQ(read_file(tmp / (std::string(h) + "/deckhand/c1/cgroup.procs")), "4242") << h;
   }
+  // The calling process moves itself one thread at a time: "0" into every tasks file.
+  for (const auto& source : d->mount_sources("deckhand/c1")) std::ofstream(source.dir + "/tasks") << "";
+  d->add_self("deckhand/c1");
+  std::vector<std::string> names;
+  for (const auto& source : d->mount_sources("deckhand/c1")) {
+    names.push_back(source.name);
+    EXPECT_EQ(source.dir, tmp / (source.name + "/deckhand/c1"));
+    EXPECT_EQ(read_file(source.dir + "/tasks"), "0") << source.name;
+  }
+  std::sort(names.begin(), names.end());
+  EXPECT_EQ(names, (std::vector<std::string>{"cpu,cpuacct", "cpuset", "devices", "freezer", "memory", "pids"}));
   EXPECT_EQ(d->processes("deckhand/c1"), std::vector<pid_t>{4242});
 
   const CgroupStats s = d->stats("deckhand/c1");
@@ -712,6 +724,30 @@ class CgroupV2Real : public ::testing::Test {
   }
   std::string root_;
 };
+
+TEST_F(CgroupV2Real, AddSelfMovesTheCallingProcess) {
+  auto d = make_cgroup_v2_driver(root_);
+  const std::string top = test_cgroup_top();
+  const std::string path = top + "/self";
+  CgroupGuard guard(*d, {path, top});
+  d->create(path, Resources{});
+  Child child([&](int ready) {
+    try {
+      d->add_self(path);
+    } catch (const std::exception&) {
+      return 5;
+    }
+    if (::write(ready, "r", 1) != 1) return 4;
+    for (;;) ::pause();
+  });
+  child.go();
+  ASSERT_TRUE(child.wait_ready(5s));
+  EXPECT_EQ(d->processes(path), std::vector<pid_t>{child.pid()});
+  const auto sources = d->mount_sources(path);
+  ASSERT_EQ(sources.size(), 1u);
+  EXPECT_EQ(sources[0].name, "");
+  EXPECT_EQ(sources[0].dir, root_ + "/" + path);
+}
 
 TEST_F(CgroupV2Real, ProcessLifecycleWithSigkill) {
   auto d = make_cgroup_v2_driver(root_);
@@ -837,6 +873,31 @@ class CgroupV1Real : public ::testing::Test {
   std::unique_ptr<CgroupDriver> driver_;
   const std::string top_ = test_cgroup_top();
 };
+
+// The init's way in: it writes "0" to each hierarchy's tasks file itself.
+TEST_F(CgroupV1Real, AddSelfMovesTheCallingProcessIntoEveryHierarchy) {
+  CgroupDriver& d = *driver_;
+  const std::string path = top_ + "/self";
+  CgroupGuard guard(d, {path, top_});
+  d.create(path, Resources{});
+  Child child([&](int ready) {
+    try {
+      d.add_self(path);
+    } catch (const std::exception&) {
+      return 5;
+    }
+    if (::write(ready, "r", 1) != 1) return 4;
+    for (;;) ::pause();
+  });
+  child.go();
+  ASSERT_TRUE(child.wait_ready(5s));
+  EXPECT_EQ(d.processes(path), std::vector<pid_t>{child.pid()});
+  const std::string membership = read_file("/proc/" + std::to_string(child.pid()) + "/cgroup");
+  for (const auto& source : d.mount_sources(path)) {
+    EXPECT_NE(membership.find(":" + source.name + ":/" + path + "\n"), std::string::npos) << source.name << "\n" << membership;
+    EXPECT_EQ(trimmed(read_file(source.dir + "/cgroup.procs")), std::to_string(child.pid())) << source.dir;
+  }
+}
 
 TEST_F(CgroupV1Real, WritesLimitsMovesProcessesAndReadsStats) {
   CgroupDriver& d = *driver_;
