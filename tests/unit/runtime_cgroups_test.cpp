@@ -198,6 +198,20 @@ void expect_tree_killed(CgroupDriver& d, const std::string& path, int signal) {
   EXPECT_TRUE(d.processes(path).empty()) << d.processes(path).size() << " processes escaped";
 }
 
+// Moves itself into the cgroup (add_self, as a container's init does),
+// reports ready, sleeps until killed.
+std::function<int(int)> self_joiner(CgroupDriver& d, const std::string& path) {
+  return [&d, path](int ready) {
+    try {
+      d.add_self(path);
+    } catch (const std::exception&) {
+      return 5;
+    }
+    if (::write(ready, "r", 1) != 1) return 4;
+    for (;;) ::pause();
+  };
+}
+
 // Kills (SIGKILL) every process of the listed cgroups, then removes them, at
 // the end of the test whatever happened. Paths deepest first.
 class CgroupGuard {
@@ -731,15 +745,7 @@ TEST_F(CgroupV2Real, AddSelfMovesTheCallingProcess) {
   const std::string path = top + "/self";
   CgroupGuard guard(*d, {path, top});
   d->create(path, Resources{});
-  Child child([&](int ready) {
-    try {
-      d->add_self(path);
-    } catch (const std::exception&) {
-      return 5;
-    }
-    if (::write(ready, "r", 1) != 1) return 4;
-    for (;;) ::pause();
-  });
+  Child child(self_joiner(*d, path));
   child.go();
   ASSERT_TRUE(child.wait_ready(5s));
   EXPECT_EQ(d->processes(path), std::vector<pid_t>{child.pid()});
@@ -880,15 +886,7 @@ TEST_F(CgroupV1Real, AddSelfMovesTheCallingProcessIntoEveryHierarchy) {
   const std::string path = top_ + "/self";
   CgroupGuard guard(d, {path, top_});
   d.create(path, Resources{});
-  Child child([&](int ready) {
-    try {
-      d.add_self(path);
-    } catch (const std::exception&) {
-      return 5;
-    }
-    if (::write(ready, "r", 1) != 1) return 4;
-    for (;;) ::pause();
-  });
+  Child child(self_joiner(d, path));
   child.go();
   ASSERT_TRUE(child.wait_ready(5s));
   EXPECT_EQ(d.processes(path), std::vector<pid_t>{child.pid()});
