@@ -26,6 +26,12 @@ std::string rfc3339_now() {
 }
 
 std::string format_rfc3339(const timespec& now) {
+  std::string text(kRfc3339Length, ' ');
+  format_rfc3339(now, text.data());
+  return text;
+}
+
+void format_rfc3339(const timespec& now, char* out) {
   // Days since 1970 to a civil date (Howard Hinnant's algorithm), written
   // digit by digit: this runs for every log line a monitor writes, and
   // strftime/printf would keep much more of libc's code resident in it.
@@ -40,9 +46,10 @@ std::string format_rfc3339(const timespec& now) {
   const int64_t day = day_of_year - (153 * shifted_month + 2) / 5 + 1;
   const int64_t month = shifted_month < 10 ? shifted_month + 3 : shifted_month - 9;
   const int64_t year = year_of_era + era * 400 + (month <= 2 ? 1 : 0);
-  char text[] = "0000-00-00T00:00:00.000000000Z";
-  auto put = [&text](std::size_t end, int64_t value, int digits) {
-    for (int i = 0; i < digits; ++i, value /= 10) text[end - static_cast<std::size_t>(i)] = static_cast<char>('0' + value % 10);
+  static constexpr char kPattern[] = "0000-00-00T00:00:00.000000000Z";
+  std::memcpy(out, kPattern, kRfc3339Length);
+  auto put = [out](std::size_t end, int64_t value, int digits) {
+    for (int i = 0; i < digits; ++i, value /= 10) out[end - static_cast<std::size_t>(i)] = static_cast<char>('0' + value % 10);
   };
   put(3, year, 4);
   put(6, month, 2);
@@ -51,7 +58,6 @@ std::string format_rfc3339(const timespec& now) {
   put(15, seconds_of_day / 60 % 60, 2);
   put(18, seconds_of_day % 60, 2);
   put(28, now.tv_nsec, 9);
-  return text;
 }
 
 uint64_t process_start_time(pid_t pid) {

@@ -7,6 +7,8 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include <cstddef>
+
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -45,6 +47,10 @@ bool valid_container_id(const std::string& id);
 std::string rfc3339_now();
 // `time` (CLOCK_REALTIME, years 0-9999), as rfc3339_now formats it.
 std::string format_rfc3339(const timespec& time);
+// The same into out[0..29] ("2026-11-28T01:02:25.169852375Z", 30 characters,
+// no NUL), for callers that must not allocate.
+constexpr std::size_t kRfc3339Length = 30;
+void format_rfc3339(const timespec& time, char* out);
 
 // /proc/<pid>/stat start time, 0 if the process does not exist.
 uint64_t process_start_time(pid_t pid);
