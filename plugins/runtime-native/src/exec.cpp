@@ -83,6 +83,7 @@ int run_exec(const ExecArgs& args) {
   ContainerState state;
   std::optional<SeccompProgram> seccomp;
   PreparedCapabilities capabilities;
+  Fd cgroup_dir;  // v2: the container's cgroup, for the fork below
   try {
     auto saved = read_json_file(dir + "/state.json");
     if (!saved) throw std::runtime_error("container \"" + args.id + "\" does not exist");
@@ -94,8 +95,18 @@ int run_exec(const ExecArgs& args) {
     process = merged_process(spec, args.process_json, state.bundle);
     capabilities = prepare_capabilities(process.capabilities);
     if (spec.seccomp) seccomp = compile_seccomp(*spec.seccomp);
-    // The cgroup first: its files are host paths, gone once we enter the mount namespace.
-    detect_cgroup_driver(state.cgroup_root)->add_self(state.cgroups_path);
+    // The cgroup first: its files are host paths, gone once we enter the
+    // mount namespace. v1: this process moves itself (the cheap
+    // single-thread path); v2: the process that runs the program is forked
+    // straight into it below.
+    const auto cgroups = detect_cgroup_driver(state.cgroup_root);
+    if (cgroups->version() == "v2") {
+      const std::string path = cgroups->cgroup_dir("", state.cgroups_path);
+      cgroup_dir = Fd(::open(path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+      if (cgroup_dir.get() < 0) fail("open the cgroup " + path);
+    } else {
+      cgroups->add_self(state.cgroups_path);
+    }
     join_namespaces(state.pid, spec);
   } catch (const std::exception& e) {
     report(args.report_fd, {{"error", e.what()}});
@@ -107,7 +118,7 @@ int run_exec(const ExecArgs& args) {
     return 255;
   }
   // setns(pid) applies to children: fork to really be inside.
-  const pid_t child = ::fork();
+  const pid_t child = cgroup_dir.get() >= 0 ? static_cast<pid_t>(fork_into_cgroup(cgroup_dir.get())) : ::fork();
   if (child == 0) {
     ::close(errors[0]);
     try {

@@ -209,6 +209,16 @@ std::string find_executable(const std::string& name, const std::vector<std::stri
   return "";
 }
 
+long fork_into_cgroup(int cgroup_fd, uint64_t namespace_flags) {
+  // clone3 without a stack works like fork: the child runs on a copy of the
+  // caller's stack.
+  clone_args args{};
+  args.flags = namespace_flags | CLONE_INTO_CGROUP;
+  args.exit_signal = SIGCHLD;
+  args.cgroup = static_cast<uint64_t>(cgroup_fd);
+  return syscall(SYS_clone3, &args, sizeof args);
+}
+
 pid_t clone_container(const LaunchPlan& plan, const LaunchPipes& pipes) {
   uint64_t flags = 0;
   for (const auto& ns : plan.spec.namespaces) {
@@ -221,13 +231,7 @@ pid_t clone_container(const LaunchPlan& plan, const LaunchPipes& pipes) {
     throw std::runtime_error("config.json: linux.namespaces: a mount namespace is required");
   }
   if (plan.clone_into_cgroup_fd >= 0) {
-    // clone3 without a stack works like fork: the child runs on a copy of
-    // this stack, which is safe because the monitor is single-threaded.
-    clone_args args{};
-    args.flags = flags | CLONE_INTO_CGROUP;
-    args.exit_signal = SIGCHLD;
-    args.cgroup = static_cast<uint64_t>(plan.clone_into_cgroup_fd);
-    const long pid = syscall(SYS_clone3, &args, sizeof args);
+    const long pid = fork_into_cgroup(plan.clone_into_cgroup_fd, flags);
     if (pid == 0) container_init(plan, pipes);
     if (pid < 0) fail("clone the container into its cgroup");
     return static_cast<pid_t>(pid);

@@ -46,6 +46,12 @@ struct LaunchPipes {
 // monitor's pid namespace). Throws std::runtime_error if clone fails.
 pid_t clone_container(const LaunchPlan& plan, const LaunchPipes& pipes);
 
+// fork(2), but the child starts in the cgroup `cgroup_fd` names (a v2
+// directory) and in the new namespaces of `namespace_flags` (clone3 with
+// CLONE_INTO_CGROUP). Returns 0 in the child, as fork does. The caller must
+// be single-threaded: the child runs on a copy of its stack.
+long fork_into_cgroup(int cgroup_fd, uint64_t namespace_flags = 0);
+
 // The program execve will run: args[0] if it has a '/', else found on the
 // container's PATH (after pivot_root). Empty if not found.
 std::string find_executable(const std::string& name, const std::vector<std::string>& env);
