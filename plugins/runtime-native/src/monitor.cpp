@@ -159,7 +159,7 @@ int run_monitor(const MonitorArgs& args) {
     char ready = 0;
     int netns = -1;
     if (!receive_byte_and_fd(args.setup_fd, ready, netns) || ready != 'r') {
-      throw std::runtime_error("the creator did not finish the container's cgroup");
+      throw std::runtime_error("the creator gave up before the container's cgroup and namespaces were ready");
     }
     plan.netns_fd = netns;
     Fd netns_owner(netns);
