@@ -11,10 +11,15 @@ packages=(
   prometheus-cpp-dev nlohmann-json3-dev nettle-dev
   # the runtime plugin: seccomp filters, capability names
   libseccomp-dev libcap-dev
+  # the storage plugin: TLS and hashing, tar with gzip and zstd
+  libssl-dev libcurl4-openssl-dev libarchive-dev zlib1g-dev libzstd-dev
   # tests: GoogleTest, promtool (package prometheus), curl, setpriv (util-linux)
   libgtest-dev libgmock-dev prometheus curl util-linux
   # container tests and the runc comparison: busybox root filesystems, the reference runtime
   busybox-static runc jq
+  # storage tests and the containerd comparison: a real registry (with htpasswd
+  # auth), images built with umoci and pushed with skopeo, containerd and ctr
+  docker-registry apache2-utils skopeo umoci containerd
   # fuzzing: clang with libFuzzer
   clang libclang-rt-14-dev
 )

@@ -138,7 +138,8 @@ TEST(OperationNames, EachKindInTableOrder) {
                           "delete_service"));
   EXPECT_THAT(operation_names(DH_KIND_STORAGE),
               ElementsAre("pull_image", "image_status", "list_images", "remove_image", "prepare_rootfs",
-                          "release_rootfs", "prepare_volume", "release_volume"));
+                          "release_rootfs", "prepare_volume", "release_volume", "load_image",
+                          "prune_images", "project_volume"));
   EXPECT_TRUE(operation_names(42).empty());
 }
 

@@ -23,6 +23,7 @@ Commands:
   agent      Run the node agent (the daemon)
   version    Print the client and agent versions and the plugin ABI
   plugins    List the agent's plugins, or call one: deckhand plugins call NAME OPERATION [JSON]
+  image      Manage images: pull, load, ls, inspect, rm, prune
   oci        Run OCI bundles with the runtime plugin, runc-style (create, start, state, kill, delete, run, list)
   help       Show this help, or a command's: deckhand help <command>
 
@@ -65,12 +66,14 @@ int run(int argc, char** argv) {
     if (topic == "version") return version_command(args);
     if (topic == "plugins") return plugins_command(args);
     if (topic == "oci") return oci_command(args);
+    if (topic == "image") return image_command(args);
     return fail("unknown command \"" + topic + "\" for \"deckhand help\"");
   }
   if (command == "agent") return exec_agent(args);
   if (command == "version" || command == "--version") return version_command(args);
   if (command == "plugins") return plugins_command(args);
   if (command == "oci") return oci_command(args);
+  if (command == "image") return image_command(args);
   std::cerr << "error: unknown command \"" << command << "\" for \"deckhand\"\nRun 'deckhand --help' for usage.\n";
   return 1;
 }

@@ -16,6 +16,7 @@ int agent_command(const std::vector<std::string>& args);
 int version_command(const std::vector<std::string>& args);
 int plugins_command(const std::vector<std::string>& args);
 int oci_command(const std::vector<std::string>& args);
+int image_command(const std::vector<std::string>& args);
 
 // Parses args against `options` (+ positionals); prints usage for --help.
 // Returns -1 to continue, or an exit code to return at once.
@@ -25,6 +26,20 @@ int parse_command_line(const std::string& command, const std::string& usage, con
                        const boost::program_options::positional_options_description& positional,
                        boost::program_options::variables_map& values,
                        const boost::program_options::options_description& hidden = {});
+
+// parse_command_line with every positional argument collected in `words`.
+int parse_command_words(const std::string& command, const std::string& usage, const std::vector<std::string>& args,
+                        boost::program_options::options_description& options, std::vector<std::string>& words,
+                        boost::program_options::variables_map& values);
+
+// A group command's own options before its subcommand (`deckhand oci --root
+// DIR run ...`): each of `options` ("--root") takes a value, as "--root DIR"
+// or "--root=DIR", stored in its string. Sets `subcommand_index` to the first
+// other word and returns -1, or returns an exit code at once: 0 after
+// printing `usage` for --help, 1 when no subcommand follows.
+int parse_group_options(const std::vector<std::string>& args,
+                        const std::vector<std::pair<std::string, std::string*>>& options, const std::string& usage,
+                        std::size_t& subcommand_index);
 
 // Writes "error: <message>" to stderr and returns 1.
 int fail(const std::string& message);

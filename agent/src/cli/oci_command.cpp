@@ -4,7 +4,6 @@
 // It loads the runtime plugin in-process through the SDK, exactly as the
 // agent does; any vendor runtime plugin works here too (--plugin).
 #include <deckhand/plugin.h>
-#include <spdlog/spdlog.h>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -15,10 +14,8 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
+#include "cli/local_plugin.hpp"
 #include "cli/table.hpp"
-#include "config/config.hpp"
-#include "plugins/loader.hpp"
-#include "plugins/plugin_metrics.hpp"
 #include "util/paths.hpp"
 
 namespace deckhand::cli {
@@ -55,35 +52,13 @@ struct OciContext {
   std::string plugin_path;
 };
 
-class RuntimeClient {
+class RuntimeClient : public LocalPlugin {
  public:
-  explicit RuntimeClient(const OciContext& context) {
-    spdlog::set_level(spdlog::level::warn);  // the plugin's start-up notes are not for a CLI's stderr
-    const std::string path = context.plugin_path.empty() ? default_plugin_dir() + "/libdeckhand-runtime-native.so"
-                                                         : context.plugin_path;
-    PluginConfig config;
-    config.path = path;
-    config.config_json = json({{"root", context.root}}).dump();
-    // The loader keeps a per-plugin state dir; the runtime's own state is --root.
-    loader_ = std::make_unique<PluginLoader>("/", context.root + "/.deckhand", "cli", metrics_);
-    plugin_ = loader_->load(config);
-    if (plugin_->kind() != DH_KIND_RUNTIME) throw std::runtime_error(path + " is not a runtime plugin");
-  }
-  ~RuntimeClient() {
-    if (plugin_) plugin_->destroy();
-  }
-
-  // The operation's result, or throws with the plugin's message.
-  json call(const std::string& operation, const json& request) {
-    const CallResult result = plugin_->call(operation, request.dump());
-    if (!result.ok()) throw std::runtime_error(result.error);
-    return json::parse(result.output);
-  }
-
- private:
-  DiscardedPluginMetrics metrics_;  // a one-shot command has no /metrics
-  std::unique_ptr<PluginLoader> loader_;
-  std::unique_ptr<Plugin> plugin_;
+  // The loader keeps a per-plugin state dir; the runtime's own state is --root.
+  explicit RuntimeClient(const OciContext& context)
+      : LocalPlugin(context.plugin_path.empty() ? default_plugin_dir() + "/libdeckhand-runtime-native.so"
+                                                : context.plugin_path,
+                    DH_KIND_RUNTIME, json({{"root", context.root}}), context.root + "/.deckhand") {}
 };
 
 std::string bundle_or_cwd(const std::string& bundle) {
@@ -130,12 +105,8 @@ int dispatch(const OciContext& context, const std::string& command, const std::v
       "pid-file", po::value(&pid_file), "write the container's pid to this file")("detach,d", "do not wait (run)")(
       "force,f", "kill a running container first (delete)")("format", po::value(&format), "table or json (list)")(
       "quiet,q", "ids only (list)")("privileged", "every capability, no seccomp, nothing masked (spec)");
-  po::options_description hidden;
-  hidden.add_options()("words", po::value(&words), "");
-  po::positional_options_description positional;
-  positional.add("words", -1);
   po::variables_map values;
-  if (int code = parse_command_line("oci " + command, kUsage, args, options, positional, values, hidden); code >= 0) {
+  if (int code = parse_command_words("oci " + command, kUsage, args, options, words, values); code >= 0) {
     return code;
   }
   RuntimeClient client(context);
@@ -196,24 +167,9 @@ int dispatch(const OciContext& context, const std::string& command, const std::v
 int oci_command(const std::vector<std::string>& args) {
   OciContext context;
   std::size_t i = 0;
-  for (; i < args.size(); ++i) {
-    const std::string& word = args[i];
-    if ((word == "--root" || word == "--plugin") && i + 1 < args.size()) {
-      (word == "--root" ? context.root : context.plugin_path) = args[++i];
-    } else if (word.rfind("--root=", 0) == 0) {
-      context.root = word.substr(7);
-    } else if (word.rfind("--plugin=", 0) == 0) {
-      context.plugin_path = word.substr(9);
-    } else if (word == "-h" || word == "--help") {
-      std::cout << kUsage << "\n";
-      return 0;
-    } else {
-      break;
-    }
-  }
-  if (i == args.size()) {
-    std::cerr << kUsage << "\n";
-    return 1;
+  if (int code = parse_group_options(args, {{"--root", &context.root}, {"--plugin", &context.plugin_path}}, kUsage, i);
+      code >= 0) {
+    return code;
   }
   if (context.root.empty() || context.root.front() != '/') return fail("--root must be an absolute path");
   const std::string command = args[i];

@@ -79,12 +79,8 @@ int plugins_command(const std::vector<std::string>& args) {
   std::vector<std::string> words;
   options.add_options()("output,o", po::value(&output), "output format: wide or json")(
       "socket", po::value(&socket), "the agent's API socket");
-  po::options_description hidden;
-  hidden.add_options()("words", po::value(&words), "");
-  po::positional_options_description positional;
-  positional.add("words", -1);
   po::variables_map values;
-  if (int code = parse_command_line("plugins", kUsage, args, options, positional, values, hidden); code >= 0) return code;
+  if (int code = parse_command_words("plugins", kUsage, args, options, words, values); code >= 0) return code;
   if (!output.empty() && output != "wide" && output != "json") {
     return fail("unknown output format \"" + output + "\" (one of: wide, json)");
   }

@@ -29,7 +29,9 @@ const std::vector<Slot>& slots(int32_t kind) {
       DH_SLOT(dh_storage_ops, pull_image),     DH_SLOT(dh_storage_ops, image_status),
       DH_SLOT(dh_storage_ops, list_images),    DH_SLOT(dh_storage_ops, remove_image),
       DH_SLOT(dh_storage_ops, prepare_rootfs), DH_SLOT(dh_storage_ops, release_rootfs),
-      DH_SLOT(dh_storage_ops, prepare_volume), DH_SLOT(dh_storage_ops, release_volume)};
+      DH_SLOT(dh_storage_ops, prepare_volume), DH_SLOT(dh_storage_ops, release_volume),
+      DH_SLOT(dh_storage_ops, load_image),     DH_SLOT(dh_storage_ops, prune_images),
+      DH_SLOT(dh_storage_ops, project_volume)};
   static const std::vector<Slot> none;
   switch (kind) {
     case DH_KIND_RUNTIME: return runtime;

@@ -52,7 +52,7 @@ extern "C" {
 /* ------------------------------------------------------------------ versions */
 
 #define DH_ABI_MAJOR 1
-#define DH_ABI_MINOR 1
+#define DH_ABI_MINOR 2
 
 /* The one symbol a plugin exports. Its signature is frozen for all majors:
  *     const dh_plugin_descriptor *deckhand_plugin_entry(void);
@@ -277,6 +277,10 @@ typedef struct dh_storage_ops {
   dh_op_fn release_rootfs; /* {container_id} -> {} (idempotent) */
   dh_op_fn prepare_volume; /* {pod_id, volume: core/v1 Volume} -> {path} */
   dh_op_fn release_volume; /* {pod_id, name} -> {} (idempotent) */
+  /* ABI 1.2: air-gapped images, pruning, projected files */
+  dh_op_fn load_image;     /* {path, name} -> {images: [...]} (an OCI layout or docker save archive) */
+  dh_op_fn prune_images;   /* {} -> {images_removed, layers_removed, blobs_removed, bytes_freed} */
+  dh_op_fn project_volume; /* {pod_id, name, files: {path: {data (base64), mode}}} -> {path} (atomic swap) */
 } dh_storage_ops;
 
 /* ------------------------------------------------------------ the descriptor */

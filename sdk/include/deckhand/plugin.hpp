@@ -285,6 +285,9 @@ DH_SDK_OPERATION(prepare_rootfs)
 DH_SDK_OPERATION(release_rootfs)
 DH_SDK_OPERATION(prepare_volume)
 DH_SDK_OPERATION(release_volume)
+DH_SDK_OPERATION(load_image)
+DH_SDK_OPERATION(prune_images)
+DH_SDK_OPERATION(project_volume)
 #undef DH_SDK_OPERATION
 
 template <class P>
@@ -310,7 +313,9 @@ constexpr dh_storage_ops storage_ops() {
           op_pull_image<P>(),     op_image_status<P>(),
           op_list_images<P>(),    op_remove_image<P>(),
           op_prepare_rootfs<P>(), op_release_rootfs<P>(),
-          op_prepare_volume<P>(), op_release_volume<P>()};
+          op_prepare_volume<P>(), op_release_volume<P>(),
+          op_load_image<P>(),     op_prune_images<P>(),
+          op_project_volume<P>()};
 }
 
 inline constexpr int32_t kind_runtime = DH_KIND_RUNTIME;
