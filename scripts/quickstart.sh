@@ -11,7 +11,8 @@ logfile=/var/log/deckhand/agent.log
 
 bash scripts/install-deps.sh
 cmake -S . -B build >/dev/null
-cmake --build build -j"$(nproc)" --target deckhand deckhand-agent deckhand-monitor deckhand-dirstore deckhand-runtime-native
+cmake --build build -j"$(nproc)" --target deckhand deckhand-agent deckhand-monitor deckhand-dirstore deckhand-runtime-native \
+  deckhand-storage-overlay
 cmake --install build --prefix "$prefix" >/dev/null
 
 # Stop the agent this script started last time (by its recorded PID only).
