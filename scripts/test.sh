@@ -33,6 +33,8 @@ echo "== benchmark: agent start, memory, /metrics scrapes (figures, not pass/fai
 build/bench/deckhand-bench-agent --agent build/stage/bin/deckhand
 echo "== benchmark: container lifecycle, deckhand oci run vs runc run (figures)"
 build/bench/deckhand-bench-runtime --deckhand build/stage/bin/deckhand --runs 50
+echo "== benchmark: image pull, deckhand vs containerd (figures)"
+build/bench/deckhand-bench-storage --deckhand build/stage/bin/deckhand --runs 5
 
 echo "== the whole suite"
 ctest --test-dir build --output-on-failure -j"$jobs"

@@ -86,7 +86,7 @@ ImageConfig StorageService::image_config(const ImageRecord& record) const {
   return parse_image_config(content_.read(record.config_digest, kMaxConfigBytes));
 }
 
-std::optional<ImageView> StorageService::find(const std::string& image) const {
+std::optional<ImageRecord> StorageService::find_record(const std::string& image) const {
   if (const auto prefix = id_prefix(image)) {
     std::vector<ImageRecord> matches;
     std::set<Digest> ids;
@@ -102,25 +102,30 @@ std::optional<ImageView> StorageService::find(const std::string& image) const {
       throw StorageError(Failure::invalid, "\"" + image + "\" matches " + std::to_string(ids.size()) +
                                                " images: give more of the id");
     }
-    if (!matches.empty()) return views({matches.front()}).front();
+    if (!matches.empty()) return matches.front();
     if (image.rfind("sha256:", 0) == 0) return std::nullopt;
   }
   const ImageReference reference = parse_reference(image);
-  if (auto record = images_.find_image(reference.string())) {
-    auto found = views({*record});
-    if (!found.empty()) return found.front();
-  }
+  if (auto record = images_.find_image(reference.string())) return record;
   if (!reference.digest.empty()) {
     // Pulled by tag, asked for by digest: the same repository and content.
     for (const ImageRecord& record : images_.images()) {
       const auto name = parse_reference(record.name);
       if (name.name() == reference.name() &&
           (record.manifest_digest.string() == reference.digest || record.index_digest.string() == reference.digest)) {
-        return views({record}).front();
+        return record;
       }
     }
   }
   return std::nullopt;
+}
+
+std::optional<ImageView> StorageService::find(const std::string& image) const {
+  const auto record = find_record(image);
+  if (!record) return std::nullopt;
+  auto found = views({*record});
+  if (found.empty()) return std::nullopt;
+  return found.front();
 }
 
 PullResult StorageService::pull(const PullRequest& request, const InstallOptions& options, uint64_t deadline_ns) {
@@ -217,23 +222,26 @@ PruneResult StorageService::collect_garbage_locked() {
 std::string StorageService::prepare_rootfs(const std::string& container_id, const std::string& image, bool readonly,
                                            uint64_t deadline_ns) {
   StoreLock lock(lock_path(), StoreLock::Mode::shared, deadline_ns);
-  const auto found = find(image);
+  // The record only: an ImageView's in_use would read every container's
+  // rootfs.json, which makes each prepare slower as a node fills up.
+  const auto found = find_record(image);
   if (!found) {
     throw StorageError(Failure::not_found, "image \"" + image + "\" is not present on this node: pull it first");
   }
+  const std::string familiar = parse_reference(found->name).familiar();
   std::vector<std::string> lowers;
-  for (const Digest& chain : found->record.chain_ids) {
+  for (const Digest& chain : found->chain_ids) {
     const auto layer = images_.find_layer(chain);
     if (!layer) {
-      throw StorageError(Failure::not_found, "image " + found->reference.familiar() + " lacks its layer " +
+      throw StorageError(Failure::not_found, "image " + familiar + " lacks its layer " +
                                                  chain.string() + ": pull it again");
     }
     lowers.push_back(images_.diff_dir(*layer));
   }
-  if (lowers.empty()) throw StorageError(Failure::invalid, "image " + found->reference.familiar() + " has no layers");
+  if (lowers.empty()) throw StorageError(Failure::invalid, "image " + familiar + " has no layers");
   const std::string merged = rootfs_.prepare(container_id, lowers, readonly);
   std::lock_guard<std::mutex> guard(last_used_mutex_);
-  last_used_[found->record.name] = rfc3339_now();
+  last_used_[found->name] = rfc3339_now();
   return merged;
 }
 

@@ -68,6 +68,8 @@ class StorageService {
   // image id (the config digest, "sha256:<hex>" or a unique prefix of at
   // least 12 hex digits) or by manifest digest.
   std::optional<ImageView> find(const std::string& image) const;
+  // The same lookup without the view (no scan of the root filesystems).
+  std::optional<ImageRecord> find_record(const std::string& image) const;
   std::vector<ImageView> list() const;
   // The image's config (Env, Entrypoint, Cmd, ...), read from the store.
   ImageConfig image_config(const ImageRecord& record) const;
