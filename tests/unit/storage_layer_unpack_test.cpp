@@ -12,6 +12,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
@@ -861,6 +862,19 @@ TEST_F(LayerUnpackTest, MaxBytesIsTheSumOfRegularFileSizes) {
   EXPECT_EQ(unpack(tar, UnpackLimits{.max_bytes = 1000}).unpacked_bytes, 1000u);  // exactly at the cap
   reset_target();
   expect_failure(tar, Failure::exhausted, "layer entry \"b\" (400 bytes)", UnpackLimits{.max_bytes = 999});
+}
+
+TEST_F(LayerUnpackTest, ASharedCounterMakesMaxBytesHoldForTheWholeImage) {
+  // Two layers of one image, 600 bytes each, against a limit of 1000: the
+  // second is refused at its file, and the refused charge is given back.
+  std::atomic<uint64_t> image_bytes{0};
+  const UnpackLimits limits{.max_bytes = 1000, .image_bytes = &image_bytes};
+  const std::string tar = pax_tar({file("a", std::string(600, 'a'))});
+  EXPECT_EQ(unpack(tar, limits).unpacked_bytes, 600u);
+  EXPECT_EQ(image_bytes.load(), 600u);
+  reset_target();
+  expect_failure(tar, Failure::exhausted, "layer entry \"a\" (600 bytes) would bring the image's unpacked size", limits);
+  EXPECT_EQ(image_bytes.load(), 600u);
 }
 
 TEST_F(LayerUnpackTest, MaxEntries) {

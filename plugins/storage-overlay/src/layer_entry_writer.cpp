@@ -62,7 +62,8 @@ std::size_t depth_of(const std::string& path) {
 
 }  // namespace
 
-LayerEntryWriter::LayerEntryWriter(int root_fd, uint64_t max_bytes) : root_fd_(root_fd), max_bytes_(max_bytes) {}
+LayerEntryWriter::LayerEntryWriter(int root_fd, uint64_t max_bytes, std::atomic<uint64_t>* image_bytes)
+    : root_fd_(root_fd), max_bytes_(max_bytes), image_bytes_(image_bytes) {}
 
 void LayerEntryWriter::apply(const LayerEntry& entry, const DataReader& read_data) {
   const EntryPath path = parse_entry_path(entry.name, entry.name, "name");
@@ -246,6 +247,18 @@ void LayerEntryWriter::write_regular(int parent_fd, const EntryPath& path, const
     throw StorageError(Failure::exhausted, "layer entry " + quote_entry_name(entry.name) + " (" +
                                                std::to_string(entry.size) + " bytes) would bring the unpacked size to " +
                                                "more than the limit of " + std::to_string(max_bytes_) + " bytes");
+  }
+  if (image_bytes_ != nullptr) {
+    // Charged before the write, so the layers unpacking in parallel cannot
+    // together write more than the image's limit.
+    const uint64_t before = image_bytes_->fetch_add(entry.size);
+    if (before + entry.size < before || before + entry.size > max_bytes_) {
+      image_bytes_->fetch_sub(entry.size);
+      throw StorageError(Failure::exhausted, "layer entry " + quote_entry_name(entry.name) + " (" +
+                                                 std::to_string(entry.size) +
+                                                 " bytes) would bring the image's unpacked size to more than the "
+                                                 "limit of " + std::to_string(max_bytes_) + " bytes");
+    }
   }
   unpacked_bytes_ += entry.size;
   const std::string& name = path.base();

@@ -8,6 +8,7 @@
 
 #include <time.h>
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -26,8 +27,9 @@ class LayerEntryWriter {
   using DataReader = std::function<void(const LayerTarReader::DataSink&)>;
 
   // root_fd: the layer's directory, open O_RDONLY | O_DIRECTORY, borrowed.
-  // max_bytes: the cap on the sum of regular file sizes.
-  LayerEntryWriter(int root_fd, uint64_t max_bytes);
+  // max_bytes: the cap on the sum of regular file sizes; of this layer's,
+  // or, with image_bytes, of every layer's that charges that counter.
+  LayerEntryWriter(int root_fd, uint64_t max_bytes, std::atomic<uint64_t>* image_bytes = nullptr);
 
   // Applies one entry (see layer_unpack.hpp for what is kept and refused).
   // Throws StorageError: corrupt (refused entry), exhausted (max_bytes, or a
@@ -72,6 +74,7 @@ class LayerEntryWriter {
   int root_fd_;
   uint64_t max_bytes_;
   uint64_t unpacked_bytes_ = 0;
+  std::atomic<uint64_t>* image_bytes_;  // shared with the image's other layers, or null
   // Directories written by the layer ("" is the root), whose mode and times
   // wait for finish(). Keyed by path, so a replaced subtree is one range.
   std::map<std::string, DirectoryTimesAndMode> directories_;

@@ -42,7 +42,9 @@ std::vector<LayerRecord> LayerInstaller::install(const std::vector<LayerToInstal
   std::atomic<bool> failed{false};
   std::exception_ptr first_error;
   std::mutex error_mutex;
+  std::atomic<uint64_t> image_bytes{0};
   InstallOptions worker_options = options;
+  worker_options.image_bytes = &image_bytes;
   worker_options.cancelled = [&] {
     if (failed.load()) throw Abandoned{};
     return options.cancelled && options.cancelled();
@@ -86,6 +88,7 @@ LayerRecord LayerInstaller::install_one(std::size_t index, const LayerToInstall&
   const auto total = static_cast<uint64_t>(layer.blob.size);
   for (;;) {
     if (auto present = store_.find_layer(layer.chain_id)) {
+      if (options.image_bytes != nullptr) options.image_bytes->fetch_add(present->unpacked_bytes);
       report({index, layer.blob.digest, LayerProgress::Phase::present, total, total});
       return *present;
     }
@@ -160,6 +163,7 @@ LayerRecord LayerInstaller::unpack_one(std::size_t index, const LayerToInstall& 
     };
     UnpackLimits limits;
     limits.max_bytes = options.max_unpacked_bytes;
+    limits.image_bytes = options.image_bytes;
     const UnpackResult result = unpack_layer(counted, directory, limits);
     if (result.diff_id != layer.diff_id) {
       throw StorageError(Failure::corrupt, "layer " + layer.blob.digest.string() + " unpacks to diff_id " +

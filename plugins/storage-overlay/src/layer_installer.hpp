@@ -7,6 +7,7 @@
 // its parent.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -46,6 +47,10 @@ struct InstallOptions {
   std::function<void(const LayerProgress&)> on_progress;
   // Polled between reads: true aborts the install (a deadline passed).
   std::function<bool()> cancelled;
+  // Set by install() for its workers: the file bytes the image's layers have
+  // charged so far (present layers too), so max_unpacked_bytes holds for the
+  // image while its layers unpack in parallel.
+  std::atomic<uint64_t>* image_bytes = nullptr;
 };
 
 // Opens the compressed bytes of a layer (the installer counts what it

@@ -100,7 +100,7 @@ UnpackResult unpack_layer(const ByteSource& source, const std::string& target_di
   };
 
   LayerTarReader reader(pieces);
-  LayerEntryWriter writer(root.get(), limits.max_bytes);
+  LayerEntryWriter writer(root.get(), limits.max_bytes, limits.image_bytes);
   const LayerEntryWriter::DataReader read_data = [&](const LayerTarReader::DataSink& sink) { reader.read_data(sink); };
   while (std::optional<LayerEntry> entry = reader.next()) {
     ++entries;

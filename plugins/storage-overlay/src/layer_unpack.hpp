@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstddef>
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -21,6 +22,10 @@ using ByteSource = std::function<std::size_t(char* buffer, std::size_t capacity)
 struct UnpackLimits {
   uint64_t max_bytes = 64ull << 30;  // sum of the regular files' sizes (decompression bombs)
   uint64_t max_entries = 4'000'000;  // tar entries
+  // When set, max_bytes holds for the sum over every layer that charges this
+  // counter (the layers of one image, unpacking in parallel), not for this
+  // layer alone: each regular file is charged here before it is written.
+  std::atomic<uint64_t>* image_bytes = nullptr;
 };
 
 struct UnpackResult {
