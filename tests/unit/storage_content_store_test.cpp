@@ -320,7 +320,7 @@ TEST(StorageContentStoreTest, UncommittedWriterLeavesNothing) {
   expect_store_empty(dir.path());
 }
 
-TEST(StorageContentStoreTest, IngestsLeftByACrashAreRemovedByTheNextStore) {
+TEST(StorageContentStoreTest, IngestsLeftByACrashAreRemovedByRemoveLeftovers) {
   TempDir dir;
   const std::string data = sample_bytes(700, 11);
   const Digest digest = digest_of(data);
@@ -341,6 +341,8 @@ TEST(StorageContentStoreTest, IngestsLeftByACrashAreRemovedByTheNextStore) {
   ASSERT_EQ(names_in(ingest).size(), 4u);
 
   ContentStore reopened(dir.path());
+  EXPECT_EQ(names_in(ingest).size(), 4u);  // maybe another process's ingests: the constructor keeps them
+  reopened.remove_leftovers();
   EXPECT_TRUE(names_in(ingest).empty());
   EXPECT_EQ(reopened.list(), std::vector<Digest>{digest});
   EXPECT_EQ(reopened.read(digest, 700), data);

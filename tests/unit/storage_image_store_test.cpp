@@ -259,7 +259,9 @@ TEST(StorageImageStoreTest, ImagesListsRecordsByNameAndSkipsUnreadableOnes) {
   write_text(images + ".tmp-0011223344556677", "a write a crash interrupted");
 
   ImageStore store(dir.path());
-  EXPECT_FALSE(fs::exists(images + ".tmp-0011223344556677"));  // removed at construction
+  EXPECT_TRUE(fs::exists(images + ".tmp-0011223344556677"));  // maybe another process's write in progress
+  store.remove_leftovers();  // what the plugin does when the store is idle
+  EXPECT_FALSE(fs::exists(images + ".tmp-0011223344556677"));
   std::vector<std::string> names;
   for (const ImageRecord& record : store.images()) names.push_back(record.name);
   EXPECT_EQ(names, (std::vector<std::string>{"example.com/alpha:1", "example.com/mid:1", "example.com/zeta:1"}));
@@ -528,7 +530,7 @@ void make_hostile_unpack(const std::string& tmp, const std::string& victim) {
   ASSERT_EQ(::chmod(diff.c_str(), 0555), 0);
 }
 
-TEST(StorageImageStoreTest, ConstructorRemovesUnpacksLeftByACrashWithoutFollowingLinks) {
+TEST(StorageImageStoreTest, RemoveLeftoversRemovesUnpacksLeftByACrashWithoutFollowingLinks) {
   TempDir dir;
   const std::string victim = dir.path() + "/victim";
   ASSERT_EQ(::mkdir(victim.c_str(), 0755), 0);
@@ -546,6 +548,8 @@ TEST(StorageImageStoreTest, ConstructorRemovesUnpacksLeftByACrashWithoutFollowin
   ASSERT_EQ(tmp_layers(dir.path() + "/store").size(), 2u);
 
   ImageStore reopened(dir.path() + "/store");
+  EXPECT_EQ(tmp_layers(dir.path() + "/store").size(), 2u);  // a constructor alone removes nothing
+  reopened.remove_leftovers();
   EXPECT_TRUE(tmp_layers(dir.path() + "/store").empty());
   EXPECT_EQ(read_text(victim + "/precious"), "must survive");
   EXPECT_EQ(names_in(victim), std::vector<std::string>{"precious"});
@@ -554,7 +558,7 @@ TEST(StorageImageStoreTest, ConstructorRemovesUnpacksLeftByACrashWithoutFollowin
   EXPECT_EQ(add_layer(reopened, "next").id, "2");
 }
 
-TEST(StorageImageStoreTest, ConstructorRemovesImmutableFilesLeftInAnUnpack) {
+TEST(StorageImageStoreTest, RemoveLeftoversRemovesImmutableFilesLeftInAnUnpack) {
   TempDir dir;
   { ImageStore store(dir.path()); }
   const std::string tmp = dir.path() + "/layers/tmp-immutable";
@@ -570,10 +574,11 @@ TEST(StorageImageStoreTest, ConstructorRemovesImmutableFilesLeftInAnUnpack) {
   ASSERT_NE(::unlink((tmp + "/sealed").c_str()), 0);  // really immutable, even for root
 
   ImageStore reopened(dir.path());
+  reopened.remove_leftovers();
   EXPECT_FALSE(fs::exists(tmp));
 }
 
-TEST(StorageImageStoreTest, ConstructorRemovesTreesDeeperThanItKeepsOpen) {
+TEST(StorageImageStoreTest, RemoveLeftoversRemovesTreesDeeperThanItKeepsOpen) {
   TempDir dir;
   { ImageStore store(dir.path()); }
   const std::string tmp = dir.path() + "/layers/tmp-deep";
@@ -603,6 +608,7 @@ TEST(StorageImageStoreTest, ConstructorRemovesTreesDeeperThanItKeepsOpen) {
   std::string failure;
   try {
     ImageStore reopened(dir.path());
+    reopened.remove_leftovers();
   } catch (const std::exception& error) {
     failure = error.what();
   }
@@ -630,9 +636,33 @@ TEST(StorageImageStoreTest, UnreadableLayerRecordIsSkippedByListingAndReportedBy
   const std::string message = message_of([&] { store.find_layer(digest("unknown")); });
   EXPECT_NE(message.find(broken + "/layer.json"), std::string::npos) << message;
   EXPECT_EQ(failure_of([&] { store.find_layer(digest("unknown")); }), Failure::internal);
-  // Its id stays taken.
-  EXPECT_EQ(add_layer(store, "after").id, "8");
+  // Its directory stays; new ids come from the store's generation.
+  EXPECT_EQ(add_layer(store, "after").id, "2");
   EXPECT_TRUE(fs::exists(broken + "/layer.json"));
+}
+
+// The agent and `deckhand image` are two processes with a store each on one
+// root: each sees the other's commits and removals at its next lookup, and a
+// removed layer's id is never given to another layer, so a stale id cannot
+// stack someone else's files.
+TEST(StorageImageStoreTest, TwoStoresOnOneRootSeeEachOthersLayerChanges) {
+  TempDir dir;
+  ImageStore agent(dir.path());
+  ImageStore cli(dir.path());
+  const LayerRecord first = add_layer(cli, "first");
+  expect_same(*agent.find_layer(first.chain_id), first);
+  EXPECT_EQ(agent.layers().size(), 1u);
+
+  cli.remove_layer(first.chain_id);
+  EXPECT_FALSE(agent.find_layer(first.chain_id).has_value());
+  const LayerRecord other = add_layer(cli, "other");
+  EXPECT_NE(other.id, first.id);
+  const LayerRecord again = add_layer(agent, "first");  // the same chain id, unpacked anew
+  EXPECT_NE(again.id, first.id);
+  EXPECT_NE(again.id, other.id);
+  expect_same(*cli.find_layer(again.chain_id), again);
+  EXPECT_EQ(read_text(cli.diff_dir(*cli.find_layer(again.chain_id)) + "/owner"), "first");
+  EXPECT_EQ(agent.layers().size(), 2u);
 }
 
 TEST(StorageImageStoreTest, DiffDirRefusesIdsTheStoreDidNotMake) {

@@ -218,10 +218,12 @@ class IngestWriter final : public ContentStore::Writer {
 ContentStore::ContentStore(std::string root) : root_(std::move(root)) {
   make_directories(root_, 0700);
   for (const char* algorithm : kAlgorithms) make_directories(blob_directory(root_, algorithm), 0700);
+  make_directories(ingest_directory(root_), 0700);
+}
+
+void ContentStore::remove_leftovers() {
+  // What a crash left mid-write: never part of a blob, so simply removed.
   const std::string ingest = ingest_directory(root_);
-  make_directories(ingest, 0700);
-  // What a crash left mid-write; nothing else writes here before this
-  // constructor returns. Never part of a blob, so simply removed.
   for (const std::string& name : directory_entries(ingest)) remove_tree(ingest + "/" + name);
 }
 

@@ -19,8 +19,13 @@ namespace deckhand::storage {
 
 class ContentStore {
  public:
-  // Creates the directories (mode 0700) and removes ingests left by a crash.
+  // Creates the directories (mode 0700).
   explicit ContentStore(std::string root);
+
+  // Removes ingests a crash left. Only while no other process uses the store
+  // (the caller holds the store lock exclusively): they are another
+  // process's blobs in progress otherwise.
+  void remove_leftovers();
 
   bool contains(const Digest& digest) const;
   std::string blob_path(const Digest& digest) const;

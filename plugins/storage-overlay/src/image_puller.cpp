@@ -73,8 +73,8 @@ PullResult ImagePuller::pull(const PullRequest& request, const RegistrySettings&
       return result;
     }
     if (request.policy == PullPolicy::never) {
-      throw StorageError(Failure::not_found, "image " + reference.string() +
-                                                 " is not present on this node and the pull policy is Never");
+      throw StorageError(Failure::not_found, "pull " + reference.string() + ": the image is not present on this "
+                                                 "node and the pull policy is Never");
     }
   }
   result.fetched = true;

@@ -1,6 +1,7 @@
 #include "image_store.hpp"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -43,6 +44,39 @@ bool is_image_file_name(std::string_view name) {
 
 std::string image_file_name(const std::string& name) { return digest_of(name).hex + ".json"; }
 
+// <root>/layers.generation: one byte is appended per change of the layer set, so
+// its size is a generation number that only grows. Processes sharing the
+// store (the agent and `deckhand image`) stat it before answering from their
+// cached layer index, and flock it to commit or remove a layer.
+constexpr const char* kGenerationFile = "layers.generation";
+
+uint64_t generation_size(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT) return 0;
+    throw_system_error("stat " + path, errno);
+  }
+  return static_cast<uint64_t>(st.st_size);
+}
+
+// Opens and exclusively locks the generation file (released on close).
+OwnedFd lock_generation(const std::string& path) {
+  OwnedFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600));
+  if (!fd.valid()) throw_system_error("open " + path, errno);
+  while (::flock(fd.get(), LOCK_EX) != 0) {
+    if (errno != EINTR) throw_system_error("lock " + path, errno);
+  }
+  return fd;
+}
+
+// Appends one byte; returns the new generation.
+uint64_t bump_generation(const OwnedFd& fd, const std::string& path) {
+  if (::write(fd.get(), "+", 1) != 1) throw_system_error("write " + path, errno);
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) throw_system_error("stat " + path, errno);
+  return static_cast<uint64_t>(st.st_size);
+}
+
 void remove_leftover_temporaries(const std::string& directory) {
   for (const std::string& name : directory_entries(directory)) {
     if (name.starts_with(kTemporaryFilePrefix)) remove_tree(directory + "/" + name);
@@ -52,47 +86,66 @@ void remove_leftover_temporaries(const std::string& directory) {
 }  // namespace
 
 ImageStore::ImageStore(std::string root)
-    : root_(std::move(root)), images_dir_(root_ + "/images"), layers_dir_(root_ + "/layers") {
+    : root_(std::move(root)),
+      images_dir_(root_ + "/images"),
+      layers_dir_(root_ + "/layers"),
+      generation_path_(root_ + "/" + kGenerationFile) {
   make_directories(root_, 0700);
   make_directories(images_dir_, 0700);
   make_directories(layers_dir_, 0700);
-  remove_leftover_temporaries(images_dir_);
-  load_layers();
+  const std::lock_guard lock(layers_mutex_);
+  refresh_layers_locked();
 }
 
 std::string ImageStore::image_path(const std::string& name) const { return images_dir_ + "/" + image_file_name(name); }
 
-// Called by the constructor only, before any other thread can see the store.
-void ImageStore::load_layers() {
+void ImageStore::remove_leftovers() {
+  remove_leftover_temporaries(images_dir_);
+  // Unpacks that were not committed, and layers being removed: never
+  // referenced by anything, whatever state they were left in.
+  for (const std::string& name : directory_entries(layers_dir_)) {
+    if (name.starts_with(kTmpLayerPrefix)) remove_tree(layers_dir_ + "/" + name);
+  }
+}
+
+void ImageStore::refresh_layers_locked() const {
+  // Read before the scan: a change made during it bumps the file again, and
+  // the next lookup scans once more.
+  const uint64_t generation = generation_size(generation_path_);
+  if (layers_loaded_ && generation == layers_generation_) return;
+  std::map<std::string, LayerRecord> known_by_id;
+  for (const auto& [chain_id, record] : layers_by_chain_id_) known_by_id.emplace(record.id, record);
   std::vector<std::string> ids;
   for (const std::string& name : directory_entries(layers_dir_)) {
-    // Unpacks that were not committed, and layers being removed: never
-    // referenced by anything, whatever state they were left in.
-    if (name.starts_with(kTmpLayerPrefix)) {
-      remove_tree(layers_dir_ + "/" + name);
-    } else if (is_layer_id(name)) {
-      ids.push_back(name);
-    }  // anything else is not ours and is left alone
+    if (is_layer_id(name)) ids.push_back(name);  // tmp-* and anything else are not layers
   }
   std::sort(ids.begin(), ids.end(),
             [](const std::string& a, const std::string& b) { return layer_id_number(a) < layer_id_number(b); });
+  std::map<Digest, LayerRecord> by_chain_id;
+  std::vector<std::string> unreadable;
   for (const std::string& id : ids) {
-    // Ids are never reused while their directory exists, readable or not.
-    next_layer_id_ = std::max(next_layer_id_, layer_id_number(id) + 1);
-    const std::string path = layers_dir_ + "/" + id + "/" + kLayerRecordFile;
     LayerRecord record;
-    try {
-      const std::optional<std::string> text = read_file_if_exists(path, kMaxRecordBytes);
-      if (!text) throw StorageError(Failure::invalid, "missing");
-      record = parse_layer_record(*text, id);
-    } catch (const StorageError& error) {
-      unreadable_layer_files_.push_back(path + " (" + error.what() + ")");
-      continue;
+    if (const auto known = known_by_id.find(id); known != known_by_id.end()) {
+      record = known->second;  // an id is never reused, so its record never changes
+    } else {
+      const std::string path = layers_dir_ + "/" + id + "/" + kLayerRecordFile;
+      try {
+        const std::optional<std::string> text = read_file_if_exists(path, kMaxRecordBytes);
+        if (!text) throw StorageError(Failure::invalid, "missing");
+        record = parse_layer_record(*text, id);
+      } catch (const StorageError& error) {
+        unreadable.push_back(path + " (" + error.what() + ")");
+        continue;
+      }
     }
-    // commit_layer checks for the chain id under the lock, so it has at most
-    // one directory; if a hand-made copy appears, the lower id is used.
-    layers_by_chain_id_.emplace(record.chain_id, std::move(record));
+    // commit_layer checks for the chain id under the commit lock, so it has
+    // at most one directory; if a hand-made copy appears, the lower id is used.
+    by_chain_id.emplace(record.chain_id, std::move(record));
   }
+  layers_by_chain_id_ = std::move(by_chain_id);
+  unreadable_layer_files_ = std::move(unreadable);
+  layers_generation_ = generation;
+  layers_loaded_ = true;
 }
 
 std::optional<ImageRecord> ImageStore::find_image(const std::string& name) const {
@@ -167,6 +220,7 @@ void ImageStore::touch_image(const std::string& name) {
 
 std::optional<LayerRecord> ImageStore::find_layer(const Digest& chain_id) const {
   const std::lock_guard lock(layers_mutex_);
+  refresh_layers_locked();
   const auto found = layers_by_chain_id_.find(chain_id);
   if (found != layers_by_chain_id_.end()) return found->second;
   if (!unreadable_layer_files_.empty()) {
@@ -175,8 +229,7 @@ std::optional<LayerRecord> ImageStore::find_layer(const Digest& chain_id) const 
                        "cannot tell whether layer " + chain_id.string() + " is unpacked: the layer record " +
                            unreadable_layer_files_.front() +
                            (more > 0 ? " and " + std::to_string(more) + " more" : std::string()) +
-                           " could not be read at start-up; remove that layer directory (no running container "
-                           "must use it) and restart the agent");
+                           " could not be read; remove that layer directory (no running container must use it)");
   }
   return std::nullopt;
 }
@@ -185,6 +238,7 @@ std::vector<LayerRecord> ImageStore::layers() const {
   std::vector<LayerRecord> records;
   {
     const std::lock_guard lock(layers_mutex_);
+    refresh_layers_locked();
     records.reserve(layers_by_chain_id_.size());
     for (const auto& [chain_id, record] : layers_by_chain_id_) records.push_back(record);
   }
@@ -240,11 +294,12 @@ LayerRecord ImageStore::commit_layer(const std::string& unpack_dir, const Digest
   LayerRecord record{"", chain_id, diff_id, blob, unpacked_bytes};
   const std::string content = layer_record_json(record);  // checks the digests before anything moves
 
+  // Spares the sync below when another pull (of any process) has already won;
+  // checked again under the commit lock before the rename.
   std::optional<LayerRecord> existing;
   {
-    // Spares the sync below when another pull has already won; checked
-    // again under the lock before the rename.
     const std::lock_guard lock(layers_mutex_);
+    refresh_layers_locked();
     const auto found = layers_by_chain_id_.find(chain_id);
     if (found != layers_by_chain_id_.end()) existing = found->second;
   }
@@ -267,14 +322,19 @@ LayerRecord ImageStore::commit_layer(const std::string& unpack_dir, const Digest
     write_file_atomically(directory, kLayerRecordFile, content);
 
     const std::lock_guard lock(layers_mutex_);
+    const OwnedFd generation = lock_generation(generation_path_);
+    refresh_layers_locked();
     const auto found = layers_by_chain_id_.find(chain_id);
     if (found != layers_by_chain_id_.end()) {
       existing = found->second;
     } else {
-      // RENAME_NOREPLACE makes a taken id (a directory this process did not
-      // make, e.g. restored by hand) a retry rather than a replacement.
+      // The id is the generation the store reaches with this layer: never
+      // one an earlier layer had, so a process that still remembers a
+      // removed layer cannot stack another in its place. RENAME_NOREPLACE
+      // makes a taken id (a commit whose generation byte a crash lost) a
+      // retry with the next one.
       for (;;) {
-        const std::string id = std::to_string(next_layer_id_++);
+        const std::string id = std::to_string(bump_generation(generation, generation_path_));
         const std::string target = layers_dir_ + "/" + id;
         if (::renameat2(AT_FDCWD, directory.c_str(), AT_FDCWD, target.c_str(), RENAME_NOREPLACE) == 0) {
           record.id = id;
@@ -282,10 +342,10 @@ LayerRecord ImageStore::commit_layer(const std::string& unpack_dir, const Digest
         }
         if (errno != EEXIST) throw_system_error("rename " + directory + " to " + target, errno);
       }
-      layers_by_chain_id_.emplace(chain_id, record);
-      // Under the lock: no other thread may use the layer before it would
-      // survive a crash.
+      // Under the locks: no one may use the layer before it would survive a crash.
       fsync_directory(layers_dir_);
+      layers_by_chain_id_.emplace(chain_id, record);
+      layers_generation_ = std::stoull(record.id);
     }
   } catch (...) {
     // Most callers abort on failure too; this covers those that do not. A
@@ -311,6 +371,8 @@ void ImageStore::remove_layer(const Digest& chain_id) {
   const std::string doomed = layers_dir_ + "/" + std::string(kTmpLayerPrefix) + random_hex(kTmpLayerRandomBytes);
   {
     const std::lock_guard lock(layers_mutex_);
+    const OwnedFd generation = lock_generation(generation_path_);
+    refresh_layers_locked();
     const auto found = layers_by_chain_id_.find(chain_id);
     if (found == layers_by_chain_id_.end()) return;
     const std::string directory = layers_dir_ + "/" + found->second.id;
@@ -319,6 +381,7 @@ void ImageStore::remove_layer(const Digest& chain_id) {
                          errno);
     }
     layers_by_chain_id_.erase(found);
+    layers_generation_ = bump_generation(generation, generation_path_);
   }
   fsync_directory(layers_dir_);
   remove_tree(doomed);
@@ -326,6 +389,7 @@ void ImageStore::remove_layer(const Digest& chain_id) {
 
 uint64_t ImageStore::layers_bytes() const {
   const std::lock_guard lock(layers_mutex_);
+  refresh_layers_locked();
   uint64_t total = 0;
   for (const auto& [chain_id, record] : layers_by_chain_id_) total += record.unpacked_bytes;
   return total;

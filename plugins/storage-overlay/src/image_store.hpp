@@ -47,7 +47,12 @@ struct LayerRecord {
 
 class ImageStore {
  public:
-  explicit ImageStore(std::string root);  // creates images/ and layers/; removes tmp-* left by a crash
+  explicit ImageStore(std::string root);  // creates images/ and layers/
+
+  // Removes what a crash left: record temporaries and layers/tmp-*. Only
+  // while no other process uses the store (the caller holds the store lock
+  // exclusively): those are another process's work in progress otherwise.
+  void remove_leftovers();
 
   // find_image and find_layer throw StorageError(internal) naming a record
   // file that cannot be read; images() and layers() skip such files.
@@ -57,17 +62,19 @@ class ImageStore {
   std::vector<ImageRecord> images() const;
   void touch_image(const std::string& name);      // last_used = now; missing is fine
 
-  // From memory. A chain id not found while some layer.json was unreadable
-  // at construction throws (that file may hold it) rather than answer "absent".
+  // From memory, re-read when another process (or thread) has changed the
+  // layer set since (<root>/layers.generation). A chain id not found while some
+  // layer.json is unreadable throws (that file may hold it) rather than
+  // answer "absent".
   std::optional<LayerRecord> find_layer(const Digest& chain_id) const;
   std::vector<LayerRecord> layers() const;
   std::string diff_dir(const LayerRecord& layer) const;  // <root>/layers/<id>/diff
 
   // A fresh, empty <root>/layers/tmp-<random>/diff to unpack into.
   std::string begin_layer();
-  // Moves a finished unpack into place under the next id and records it.
-  // If the chain id is already present (another pull won), the new copy is
-  // removed and the existing record returned.
+  // Moves a finished unpack into place under a new id and records it.
+  // If the chain id is already present (another pull, of this process or
+  // another, won), the new copy is removed and the existing record returned.
   LayerRecord commit_layer(const std::string& unpack_dir, const Digest& chain_id, const Digest& diff_id,
                            const Digest& blob, uint64_t unpacked_bytes);
   void abort_layer(const std::string& unpack_dir);  // removes it, whatever it holds
@@ -78,7 +85,7 @@ class ImageStore {
  private:
   std::string image_path(const std::string& name) const;
   std::string tmp_layer_directory(const std::string& unpack_dir) const;  // checks it came from begin_layer
-  void load_layers();
+  void refresh_layers_locked() const;  // layers_mutex_ held
 
   std::string root_;
   std::string images_dir_;
@@ -89,13 +96,15 @@ class ImageStore {
   // every file is replaced by rename.
   std::mutex images_mutex_;
 
-  // Every readable layer.json, read once at construction and kept in step by
-  // commit_layer and remove_layer, so that find_layer does not read
-  // thousands of files per pull. Also orders id allocation.
+  // Every readable layer.json, cached and re-read when <root>/layers.generation
+  // has grown (another process committed or removed a layer), so that
+  // find_layer does not read thousands of files per pull.
+  std::string generation_path_;
   mutable std::mutex layers_mutex_;
-  std::map<Digest, LayerRecord> layers_by_chain_id_;
-  std::vector<std::string> unreadable_layer_files_;  // found at construction; see find_layer
-  uint64_t next_layer_id_ = 1;
+  mutable std::map<Digest, LayerRecord> layers_by_chain_id_;
+  mutable std::vector<std::string> unreadable_layer_files_;
+  mutable uint64_t layers_generation_ = 0;
+  mutable bool layers_loaded_ = false;
 };
 
 // What garbage collection may delete: blobs no image record names (manifest,

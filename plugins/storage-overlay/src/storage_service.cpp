@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <set>
 
+#include "remove_tree.hpp"
 #include "storage_error.hpp"
 #include "store_files.hpp"
 #include "store_lock.hpp"
@@ -38,7 +39,20 @@ StorageService::StorageService(StorageConfig config)
       puller_(content_, images_, installer_),
       importer_(content_, images_, installer_, config_.root + "/tmp"),
       rootfs_(config_.root + "/containers", config_.overlay_method),
-      volumes_(config_.root + "/pods") {}
+      volumes_(config_.root + "/pods") {
+  // What a crashed process left (ingests, unpacks, archive scratch) is only
+  // removed when no other process (the agent, another `deckhand image`)
+  // holds the store: otherwise it may be that process's work in progress,
+  // and the next start that finds the store idle removes it.
+  try {
+    StoreLock idle(lock_path(), StoreLock::Mode::exclusive, /*deadline_ns=*/1);  // one try, no wait
+    content_.remove_leftovers();
+    images_.remove_leftovers();
+    remove_tree(config_.root + "/tmp");
+  } catch (const StorageError& e) {
+    if (e.kind() != Failure::deadline) throw;
+  }
+}
 
 std::set<std::vector<Digest>> StorageService::stacks_in_use() const {
   std::map<std::string, Digest> chain_by_dir;
