@@ -302,8 +302,12 @@ TEST_P(StorageRootfsMethodTest, ReleaseUnmountsAndRemovesWhateverTheContainerWro
   fs::create_symlink(outside + "/precious", merged + "/escape-file");
   write_file(merged + "/immutable", "x");
   write_file(merged + "/append-only/file", "x");
-  set_inode_flags(merged + "/immutable", kImmutableFlag);
-  set_inode_flags(merged + "/append-only", kAppendOnlyFlag);
+  // Set on the upper directory's files (ext4) rather than through the
+  // overlay: overlayfs answers EOPNOTSUPP for these flags when it mounted
+  // without xattr support on the upper, which happened once in CI.
+  const std::string upper = root_ + "/messy/upper";
+  set_inode_flags(upper + "/immutable", kImmutableFlag);
+  set_inode_flags(upper + "/append-only", kAppendOnlyFlag);
   ASSERT_NE(::unlink((merged + "/immutable").c_str()), 0) << "the flag must stand in the way";
   // A tree whose path is longer than PATH_MAX and deeper than the open file
   // limit release runs with.

@@ -204,7 +204,9 @@ int dispatch(const ImageContext& context, const std::string& command, const std:
     const json result = client.call("load_image", request, [&display](const std::string& progress) {
       display.update(json::parse(progress, nullptr, false));
     });
-    for (const auto& image : result["images"]) std::cout << "Loaded image: " << image.value("name", "") << "\n";
+    for (const auto& image : result["images"]) {
+      std::cout << "Loaded image: " << image.value("familiar", image.value("name", "")) << "\n";
+    }
     return 0;
   }
   if (command == "inspect") {
