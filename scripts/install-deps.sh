@@ -20,6 +20,9 @@ packages=(
   # storage tests and the containerd comparison: a real registry (with htpasswd
   # auth), images built with umoci and pushed with skopeo, containerd and ctr
   docker-registry apache2-utils skopeo umoci containerd
+  # the network plugin: netlink (libnl route) and nftables; its tests and the
+  # CNI bridge comparison: iproute2, ping and the reference CNI plugins
+  libnl-3-dev libnl-route-3-dev libnftables-dev iproute2 iputils-ping containernetworking-plugins
   # fuzzing: clang with libFuzzer
   clang libclang-rt-14-dev
 )

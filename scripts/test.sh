@@ -35,6 +35,8 @@ echo "== benchmark: container lifecycle, deckhand oci run vs runc run (figures)"
 build/bench/deckhand-bench-runtime --deckhand build/stage/bin/deckhand --runs 50
 echo "== benchmark: image pull, deckhand vs containerd (figures)"
 build/bench/deckhand-bench-storage --deckhand build/stage/bin/deckhand --runs 5
+echo "== benchmark: pod network attach, deckhand vs the CNI bridge plugin (figures)"
+build/bench/deckhand-bench-network --deckhand build/stage/bin/deckhand --runs 100
 
 echo "== the whole suite"
 ctest --test-dir build --output-on-failure -j"$jobs"

@@ -12,8 +12,9 @@ namespace deckhand::test {
 
 class TempDir {
  public:
-  explicit TempDir(const std::string& prefix = "deckhand-test") {
-    std::string pattern = "/tmp/" + prefix + "-XXXXXX";
+  // `base`: where to make it, e.g. /dev/shm where fsync should cost nothing.
+  explicit TempDir(const std::string& prefix = "deckhand-test", const std::string& base = "/tmp") {
+    std::string pattern = base + "/" + prefix + "-XXXXXX";
     if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
     path_ = pattern;
   }

@@ -23,28 +23,16 @@
 #include "content_store.hpp"
 #include "digest.hpp"
 #include "storage_error.hpp"
+#include "temp_dir.hpp"
 
 namespace deckhand::storage {
 namespace {
 
 namespace fs = std::filesystem;
 
-// A directory of the test's own under /tmp, removed with everything in it.
-class TempDir {
+class TempDir : public deckhand::test::TempDir {
  public:
-  TempDir() {
-    char pattern[] = "/tmp/deckhand-content-test-XXXXXX";
-    if (::mkdtemp(pattern) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
+  TempDir() : deckhand::test::TempDir("deckhand-content-test") {}
 };
 
 // Bytes that differ from run to run of `seed` (a blob of one repeated byte

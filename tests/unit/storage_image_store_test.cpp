@@ -26,27 +26,16 @@
 #include "image_store.hpp"
 #include "storage_error.hpp"
 #include "store_time.hpp"
+#include "temp_dir.hpp"
 
 namespace deckhand::storage {
 namespace {
 
 namespace fs = std::filesystem;
 
-class TempDir {
+class TempDir : public deckhand::test::TempDir {
  public:
-  TempDir() {
-    char pattern[] = "/tmp/deckhand-image-test-XXXXXX";
-    if (::mkdtemp(pattern) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
+  TempDir() : deckhand::test::TempDir("deckhand-image-test") {}
 };
 
 Digest digest(const std::string& seed) { return digest_of(seed); }

@@ -1,0 +1,62 @@
+// Host-local IPAM: the node's IPv4 pod range, one file per allocated address
+// under <state_dir>/ipam (named by the address, holding the pod id), created
+// with O_CREAT|O_EXCL and fsync'd, so two pods or two processes can never get
+// one address and an agent killed mid-attach leaves a file that is honoured
+// (and reclaimed at start-up once its pod is gone).
+//
+// Allocation is O(1): an in-memory FIFO free list of offsets, built once at
+// start from the range minus the files. FIFO (rather than a stack) hands out
+// the address freed longest ago, so a just-released address is not reused at
+// once while neighbours may still hold it in ARP or conntrack. An O_EXCL that
+// finds the file (another process took it) drops that entry and takes the
+// next one, which is O(1) amortized: each entry is dropped once.
+//
+// A pod's IPv6 address (dual-stack) is not allocated separately: it has the
+// same offset in the v6 range as its IPv4 address in the v4 range.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <unordered_map>
+
+#include "address.hpp"
+
+namespace deckhand::network {
+
+class Ipam {
+ public:
+  // Reads <dir>/ with the files already there (creating it if needed).
+  Ipam(const std::string& dir, const Prefix& range);
+
+  // The pod's address: the one it holds already (idempotent), or the next
+  // free one. Throws NetworkError(exhausted) when none is free.
+  std::array<uint8_t, 16> allocate(const std::string& pod_id);
+  // Frees the pod's address; false when it had none.
+  bool release(const std::string& pod_id);
+  std::optional<std::array<uint8_t, 16>> address_of(const std::string& pod_id) const;
+  // Pods that hold an address ("" for a file a process died before filling).
+  std::set<std::string> pods() const;
+
+  std::size_t free_count() const;
+  std::size_t size() const { return total_; }  // every address of the range, reserved ones included
+  const Prefix& range() const { return range_; }
+  // The gateway: the first host address of the range.
+  std::array<uint8_t, 16> gateway() const { return range_.at(1); }
+
+ private:
+  std::string path_of(uint64_t offset) const;
+
+  std::string dir_;
+  Prefix range_;
+  uint64_t total_ = 0;
+  mutable std::mutex mutex_;
+  std::deque<uint64_t> free_;                       // offsets, oldest freed first
+  std::unordered_map<std::string, uint64_t> owner_; // pod id -> offset
+};
+
+}  // namespace deckhand::network

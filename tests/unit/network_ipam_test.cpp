@@ -1,0 +1,212 @@
+// Host-local IPAM: addresses in order with the network, gateway and
+// broadcast never given, idempotence, exhaustion, persistence, files of a
+// killed process honoured, reclamation of gone pods, threads and two
+// "processes" (two allocators on one directory) never sharing an address,
+// and allocation cost independent of how full the pool is.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "ipam.hpp"
+#include "leftovers.hpp"
+#include "network_error.hpp"
+#include "temp_dir.hpp"
+
+namespace deckhand::network {
+namespace {
+
+namespace fs = std::filesystem;
+
+// A directory of the test's own on tmpfs when there is one (fsync is cheap there).
+class TempDir : public deckhand::test::TempDir {
+ public:
+  TempDir() : deckhand::test::TempDir("deckhand-ipam", fs::is_directory("/dev/shm") ? "/dev/shm" : "/tmp") {}
+};
+
+Prefix range(const std::string& text) { return parse_prefix(text, false, "range"); }
+std::string text(const std::array<uint8_t, 16>& address) { return format_address(address, false); }
+
+TEST(NetworkIpam, HandsOutAddressesAfterTheGatewayAndIsIdempotentPerPod) {
+  TempDir dir;
+  Ipam ipam(dir.path() + "/ipam", range("10.88.0.0/24"));
+  EXPECT_EQ(text(ipam.gateway()), "10.88.0.1");
+  EXPECT_EQ(text(ipam.allocate("pod-a")), "10.88.0.2");
+  EXPECT_EQ(text(ipam.allocate("pod-b")), "10.88.0.3");
+  EXPECT_EQ(text(ipam.allocate("pod-a")), "10.88.0.2");
+  EXPECT_EQ(ipam.free_count(), 256u - 3u - 2u);
+  std::ifstream file(dir.path() + "/ipam/10.88.0.3");
+  std::string holder;
+  std::getline(file, holder);
+  EXPECT_EQ(holder, "pod-b");
+}
+
+TEST(NetworkIpam, ExhaustionIsAClearError) {
+  TempDir dir;
+  Ipam ipam(dir.path() + "/ipam", range("10.88.0.0/29"));  // 8 addresses, 5 for pods
+  std::set<std::string> given;
+  for (int i = 0; i < 5; ++i) given.insert(text(ipam.allocate("pod-" + std::to_string(i))));
+  EXPECT_EQ(given, (std::set<std::string>{"10.88.0.2", "10.88.0.3", "10.88.0.4", "10.88.0.5", "10.88.0.6"}));
+  try {
+    ipam.allocate("pod-5");
+    FAIL() << "a sixth address was given";
+  } catch (const NetworkError& e) {
+    EXPECT_EQ(e.kind(), Failure::exhausted);
+    EXPECT_NE(std::string(e.what()).find("the pod range 10.88.0.0/29 has no free address (8 in use"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_FALSE(ipam.address_of("pod-5"));
+  EXPECT_TRUE(ipam.release("pod-2"));
+  EXPECT_EQ(text(ipam.allocate("pod-5")), "10.88.0.4");
+}
+
+TEST(NetworkIpam, ReleaseFreesTheFileAndTheAddressComesBackLast) {
+  TempDir dir;
+  Ipam ipam(dir.path() + "/ipam", range("10.88.0.0/24"));
+  ipam.allocate("a");
+  ipam.allocate("b");
+  EXPECT_TRUE(ipam.release("a"));
+  EXPECT_FALSE(ipam.release("a"));
+  EXPECT_FALSE(fs::exists(dir.path() + "/ipam/10.88.0.2"));
+  // FIFO: the address freed just now is not the next one given.
+  EXPECT_EQ(text(ipam.allocate("c")), "10.88.0.4");
+}
+
+TEST(NetworkIpam, StatePersistsAcrossInstances) {
+  TempDir dir;
+  {
+    Ipam ipam(dir.path() + "/ipam", range("10.88.0.0/24"));
+    ipam.allocate("a");
+    ipam.allocate("b");
+  }
+  Ipam again(dir.path() + "/ipam", range("10.88.0.0/24"));
+  EXPECT_EQ(text(*again.address_of("b")), "10.88.0.3");
+  EXPECT_EQ(again.pods(), (std::set<std::string>{"a", "b"}));
+  EXPECT_EQ(text(again.allocate("c")), "10.88.0.4");
+  EXPECT_EQ(again.free_count(), 256u - 3u - 3u);
+}
+
+TEST(NetworkIpam, AddressesOfAKilledProcessAreHonoured) {
+  TempDir dir;
+  const std::string ipam_dir = dir.path() + "/ipam";
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    Ipam ipam(ipam_dir, range("10.88.0.0/24"));
+    for (int i = 0; i < 10; ++i) ipam.allocate("victim-" + std::to_string(i));
+    ::kill(::getpid(), SIGKILL);  // mid-attach: no clean-up of any kind
+    ::_exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFSIGNALED(status));
+  Ipam ipam(ipam_dir, range("10.88.0.0/24"));
+  EXPECT_EQ(ipam.pods().size(), 10u);
+  for (int i = 0; i < 20; ++i) {
+    const std::string address = text(ipam.allocate("next-" + std::to_string(i)));
+    EXPECT_EQ(address, "10.88.0." + std::to_string(12 + i));
+  }
+}
+
+TEST(NetworkIpam, AnEmptyFileOfAWriterThatDiedIsNotForever) {
+  TempDir dir;
+  fs::create_directories(dir.path() + "/ipam");
+  const std::string young = dir.path() + "/ipam/10.88.0.2";
+  const std::string old = dir.path() + "/ipam/10.88.0.3";
+  std::ofstream(young).flush();
+  std::ofstream(old).flush();
+  const fs::file_time_type long_ago = fs::last_write_time(old) - std::chrono::hours(1);
+  fs::last_write_time(old, long_ago);
+  Ipam ipam(dir.path() + "/ipam", range("10.88.0.0/24"));
+  EXPECT_TRUE(fs::exists(young));   // perhaps still being written by another process
+  EXPECT_FALSE(fs::exists(old));    // its writer is long gone
+  EXPECT_EQ(text(ipam.allocate("a")), "10.88.0.3");
+}
+
+TEST(NetworkIpam, AddressesOfGonePodsAreReclaimed) {
+  TempDir dir;
+  const std::string netns = dir.path() + "/netns";
+  fs::create_directories(netns);
+  std::ofstream(netns + "/alive").flush();
+  Ipam ipam(dir.path() + "/ipam", range("10.88.0.0/24"));
+  ipam.allocate("alive");
+  ipam.allocate("gone-1");
+  ipam.allocate("gone-2");
+  const std::set<std::string> gone = gone_pods(ipam.pods(), netns);
+  EXPECT_EQ(gone, (std::set<std::string>{"gone-1", "gone-2"}));
+  for (const auto& pod : gone) EXPECT_TRUE(ipam.release(pod));
+  Ipam again(dir.path() + "/ipam", range("10.88.0.0/24"));
+  EXPECT_EQ(again.pods(), (std::set<std::string>{"alive"}));
+  EXPECT_TRUE(gone_pods({"", "../x"}, netns).count(""));
+}
+
+TEST(NetworkIpam, ThreadsNeverShareAnAddress) {
+  TempDir dir;
+  Ipam ipam(dir.path() + "/ipam", range("10.88.0.0/24"));
+  std::mutex mutex;
+  std::set<std::string> given;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 30; ++i) {
+        const std::string address = text(ipam.allocate("t" + std::to_string(t) + "-" + std::to_string(i)));
+        std::lock_guard lock(mutex);
+        EXPECT_TRUE(given.insert(address).second) << address << " given twice";
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(given.size(), 240u);
+  EXPECT_EQ(ipam.free_count(), 253u - 240u);
+}
+
+TEST(NetworkIpam, TwoAllocatorsOnOneDirectoryNeverShareAnAddress) {
+  TempDir dir;
+  // Two processes' views: each has its own free list, O_EXCL decides.
+  Ipam first(dir.path() + "/ipam", range("10.88.0.0/24"));
+  Ipam second(dir.path() + "/ipam", range("10.88.0.0/24"));
+  std::set<std::string> one, two;
+  std::thread a([&] {
+    for (int i = 0; i < 100; ++i) one.insert(text(first.allocate("a-" + std::to_string(i))));
+  });
+  std::thread b([&] {
+    for (int i = 0; i < 100; ++i) two.insert(text(second.allocate("b-" + std::to_string(i))));
+  });
+  a.join();
+  b.join();
+  EXPECT_EQ(one.size(), 100u);
+  EXPECT_EQ(two.size(), 100u);
+  for (const auto& address : one) EXPECT_FALSE(two.count(address)) << address << " given to both";
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir.path() + "/ipam"), fs::directory_iterator()), 200);
+}
+
+TEST(NetworkIpam, AllocationCostDoesNotGrowWithThePoolFilling) {
+  TempDir dir;
+  Ipam ipam(dir.path() + "/ipam", range("10.80.0.0/18"));  // 16,381 pod addresses
+  const auto batch = [&](int start) {
+    const auto begin = std::chrono::steady_clock::now();
+    for (int i = start; i < start + 500; ++i) ipam.allocate("pod-" + std::to_string(i));
+    return std::chrono::steady_clock::now() - begin;
+  };
+  const auto early = batch(0);
+  for (int i = 500; i < 15800; ++i) ipam.allocate("pod-" + std::to_string(i));
+  const auto late = batch(15800);  // the pool is 99% used now
+  EXPECT_EQ(ipam.free_count(), 16381u - 16300u);
+  EXPECT_LT(late, early * 5 + std::chrono::milliseconds(50))
+      << "early " << std::chrono::duration<double, std::milli>(early).count() << " ms, late "
+      << std::chrono::duration<double, std::milli>(late).count() << " ms";
+}
+
+}  // namespace
+}  // namespace deckhand::network
