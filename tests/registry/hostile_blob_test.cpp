@@ -28,16 +28,6 @@ class HostileBlob : public ::testing::Test {
     return push_image(registry_->host() + "/" + repository + ":v1", {entries});
   }
 
-  void expect_failure(const NodeStore& node, const std::string& reference, const std::vector<std::string>& expected) {
-    const CommandResult result = node.pull(reference);
-    ASSERT_NE(result.exit_code, 0) << describe(result);
-    EXPECT_NE(result.err.find("pull " + reference + ":"), std::string::npos) << result.err;
-    for (const std::string& text : expected) {
-      EXPECT_NE(result.err.find(text), std::string::npos) << "expected \"" << text << "\" in:\n" << result.err;
-    }
-    EXPECT_EQ(node.what_is_left(), "");
-  }
-
   static std::unique_ptr<LocalRegistry> registry_;
 };
 
@@ -57,7 +47,7 @@ TEST_F(HostileBlob, ALayerWhoseDigestDoesNotMatchIsRefused) {
   write_file(path, data);
 
   NodeStore node;
-  expect_failure(node, image.reference, {"blob " + layer.digest + " does not match its digest"});
+  expect_failed_pull(node, image.reference, {"blob " + layer.digest + " does not match its digest"});
 }
 
 TEST_F(HostileBlob, AConfigWhoseDigestDoesNotMatchIsRefused) {
@@ -70,7 +60,7 @@ TEST_F(HostileBlob, AConfigWhoseDigestDoesNotMatchIsRefused) {
   write_file(path, data);
 
   NodeStore node;
-  expect_failure(node, image.reference, {"blob " + image.config.digest + " does not match its digest"});
+  expect_failed_pull(node, image.reference, {"blob " + image.config.digest + " does not match its digest"});
 }
 
 TEST_F(HostileBlob, ATruncatedLayerIsRefused) {
@@ -80,7 +70,7 @@ TEST_F(HostileBlob, ATruncatedLayerIsRefused) {
   std::filesystem::resize_file(registry_->blob_data_path(layer.digest), half);
 
   NodeStore node;
-  expect_failure(node, image.reference,
+  expect_failed_pull(node, image.reference,
                  {"blob " + layer.digest + " is truncated: the registry sent " + std::to_string(half) + " of its " +
                   std::to_string(layer.size) + " bytes"});
 }
@@ -92,7 +82,7 @@ TEST_F(HostileBlob, ALayerWithExtraBytesIsRefused) {
   write_file(path, read_file(path) + std::string(4096, 'x'));
 
   NodeStore node;
-  expect_failure(node, image.reference,
+  expect_failed_pull(node, image.reference,
                  {"blob " + layer.digest + ": the registry sent more than its " + std::to_string(layer.size) + " bytes"});
 }
 
@@ -111,10 +101,10 @@ TEST_F(HostileBlob, AManifestWhoseDigestDoesNotMatchIsRefused) {
   write_file(path, data);
 
   NodeStore node;
-  expect_failure(node, image.reference,
+  expect_failed_pull(node, image.reference,
                  {"the manifest's digest is sha256:", "not " + image.manifest.digest + " as the registry announced"});
   const std::string by_digest = registry_->host() + "/tampered/manifest@" + image.manifest.digest;
-  expect_failure(node, by_digest, {"the manifest's digest is sha256:", "not " + image.manifest.digest + " as requested"});
+  expect_failed_pull(node, by_digest, {"the manifest's digest is sha256:", "not " + image.manifest.digest + " as requested"});
 }
 
 }  // namespace

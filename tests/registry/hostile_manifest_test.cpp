@@ -33,16 +33,6 @@ class HostileManifest : public ::testing::Test {
     return manifest.dump();
   }
 
-  void expect_failure(const NodeStore& node, const std::string& reference, const std::vector<std::string>& expected) {
-    const CommandResult result = node.pull(reference);
-    ASSERT_NE(result.exit_code, 0) << describe(result);
-    EXPECT_NE(result.err.find("pull " + reference + ":"), std::string::npos) << result.err;
-    for (const std::string& text : expected) {
-      EXPECT_NE(result.err.find(text), std::string::npos) << "expected \"" << text << "\" in:\n" << result.err;
-    }
-    EXPECT_EQ(node.what_is_left(), "");
-  }
-
   static std::unique_ptr<LocalRegistry> registry_;
   static PushedImage image_;
   FaultProxy proxy_{registry_->port()};
@@ -57,7 +47,7 @@ TEST_F(HostileManifest, OverTheSizeLimitWithContentLengthIsRefused) {
   reply.body = oversized_manifest(kPluginManifestLimit + 100'000);
   proxy_.replace("/manifests/oversized", reply);
   NodeStore node;
-  expect_failure(node, proxy_.address() + "/manifests/app:oversized",
+  expect_failed_pull(node, proxy_.address() + "/manifests/app:oversized",
                  {"the manifest is " + std::to_string(reply.body.size()) + " bytes, more than the limit of " +
                   std::to_string(kPluginManifestLimit)});
 }
@@ -69,7 +59,7 @@ TEST_F(HostileManifest, OverTheSizeLimitWithoutALengthIsRefused) {
   reply.chunked = true;
   proxy_.replace("/manifests/chunked", reply);
   NodeStore node;
-  expect_failure(node, proxy_.address() + "/manifests/app:chunked",
+  expect_failed_pull(node, proxy_.address() + "/manifests/app:chunked",
                  {"/v2/manifests/app/manifests/chunked: the response is larger than " +
                   std::to_string(kPluginManifestLimit) + " bytes"});
 }
@@ -122,7 +112,7 @@ TEST_F(HostileManifest, DockerSchema1IsRefusedByContentType) {
   reply.body = kSchema1Manifest;
   proxy_.replace("/manifests/old", reply);
   NodeStore node;
-  expect_failure(node, proxy_.address() + "/manifests/app:old",
+  expect_failed_pull(node, proxy_.address() + "/manifests/app:old",
                  {"uses Docker image manifest schema 1, which deckhand does not support"});
 }
 
@@ -132,7 +122,7 @@ TEST_F(HostileManifest, DockerSchema1IsRefusedByItsSchemaVersion) {
   reply.body = kSchema1Manifest;
   proxy_.replace("/manifests/old-json", reply);
   NodeStore node;
-  expect_failure(node, proxy_.address() + "/manifests/app:old-json",
+  expect_failed_pull(node, proxy_.address() + "/manifests/app:old-json",
                  {"uses Docker image manifest schema 1, which deckhand does not support"});
 }
 

@@ -1,5 +1,6 @@
 #include "registry_fixture.hpp"
 
+#include <gtest/gtest.h>
 #include <openssl/evp.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
@@ -172,6 +173,16 @@ std::string NodeStore::outside_snapshot() const {
 std::string describe(const CommandResult& result) {
   return "exit code " + std::to_string(result.exit_code) + "\n--- stdout ---\n" + result.out + "\n--- stderr ---\n" +
          result.err;
+}
+
+void expect_failed_pull(const NodeStore& node, const std::string& reference, const std::vector<std::string>& expected) {
+  const CommandResult result = node.pull(reference);
+  ASSERT_NE(result.exit_code, 0) << describe(result);
+  EXPECT_NE(result.err.find("pull " + reference + ":"), std::string::npos) << result.err;
+  for (const std::string& text : expected) {
+    EXPECT_NE(result.err.find(text), std::string::npos) << "expected \"" << text << "\" in:\n" << result.err;
+  }
+  EXPECT_EQ(node.what_is_left(), "");
 }
 
 PushedImage push_layers(const std::string& reference, const std::function<std::vector<LayerBlob>(OciLayout&)>& build,

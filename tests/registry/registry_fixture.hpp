@@ -76,6 +76,10 @@ class NodeStore {
 // Command, exit code, stdout and stderr, for failure messages.
 std::string describe(const CommandResult& result);
 
+// Pulls `reference` on `node` and expects a failure: stderr names the pull
+// and holds each of `expected`, and the store holds nothing of it.
+void expect_failed_pull(const NodeStore& node, const std::string& reference, const std::vector<std::string>& expected);
+
 struct PushedImage {
   std::string reference;  // host/repository:tag as pushed
   std::vector<LayerBlob> layers;

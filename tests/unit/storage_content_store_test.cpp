@@ -23,6 +23,7 @@
 #include "content_store.hpp"
 #include "digest.hpp"
 #include "storage_error.hpp"
+#include "storage_test_errors.hpp"
 #include "temp_dir.hpp"
 
 namespace deckhand::storage {
@@ -70,26 +71,6 @@ void expect_store_empty(const std::string& root) {
   EXPECT_TRUE(names_in(root + "/ingest").empty());
   EXPECT_TRUE(names_in(root + "/blobs/sha256").empty());
   EXPECT_TRUE(names_in(root + "/blobs/sha512").empty());
-}
-
-Failure failure_of(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const StorageError& error) {
-    return error.kind();
-  }
-  ADD_FAILURE() << "no StorageError thrown";
-  return Failure::internal;
-}
-
-std::string message_of(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const StorageError& error) {
-    return error.what();
-  }
-  ADD_FAILURE() << "no StorageError thrown";
-  return "";
 }
 
 TEST(StorageContentStoreTest, PutThenReadContainsSizeListTotalBytesAndRemove) {

@@ -25,6 +25,7 @@
 #include "digest.hpp"
 #include "image_store.hpp"
 #include "storage_error.hpp"
+#include "storage_test_errors.hpp"
 #include "store_time.hpp"
 #include "temp_dir.hpp"
 
@@ -116,26 +117,6 @@ std::string read_text(const std::string& path) {
   for (std::size_t n; (n = std::fread(buffer, 1, sizeof buffer, file)) > 0;) content.append(buffer, n);
   std::fclose(file);
   return content;
-}
-
-Failure failure_of(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const StorageError& error) {
-    return error.kind();
-  }
-  ADD_FAILURE() << "no StorageError thrown";
-  return Failure::internal;
-}
-
-std::string message_of(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const StorageError& error) {
-    return error.what();
-  }
-  ADD_FAILURE() << "no StorageError thrown";
-  return "";
 }
 
 // An unpacked layer: begin_layer, one file naming its owner, commit.
