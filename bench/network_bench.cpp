@@ -5,7 +5,9 @@
 //      ADD/DEL, executed as a runtime executes it), alternating, on the same
 //      kind of pod network namespace (a fresh pinned one per pod);
 //   2. deckhand's attach latency with 1, 100 and 1,000 pods already on the
-//      bridge.
+//      bridge, next to the kernel's floor at the same level (a bare veth pair
+//      enslaved to the bridge, made and deleted over netlink), which tells
+//      the plugin's own growth from the kernel bridge's.
 // Everything runs inside a network namespace the benchmark creates (its
 // "host"), with pods in namespaces it creates and pins under a temp dir;
 // nothing is routed out of the machine, and all of it is removed at the end.
@@ -19,6 +21,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -32,6 +35,7 @@
 #include "bench_util.hpp"
 #include "cli/local_plugin.hpp"
 #include "netns_util.hpp"
+#include "veth_floor.hpp"
 
 namespace {
 
@@ -270,6 +274,28 @@ class NetworkBench {
     }
   }
 
+  // The kernel floor of one attach and detach at the current pod count.
+  std::pair<double, double> floor_pair(const std::string& pin) {
+    const int fd = ::open(pin.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) throw std::runtime_error("cannot open " + pin + ": " + std::strerror(errno));
+    try {
+      const auto timing = host_->run([&] {
+        const int bridge = deckhand::bench::link_index("deckhand0");
+        auto t0 = bench::Clock::now();
+        deckhand::bench::create_floor_veth("dhfloor", bridge, fd);
+        const double made = bench::ms_since(t0);
+        t0 = bench::Clock::now();
+        deckhand::bench::delete_floor_veth("dhfloor");
+        return std::make_pair(made, bench::ms_since(t0));
+      });
+      ::close(fd);
+      return timing;
+    } catch (...) {
+      ::close(fd);
+      throw;
+    }
+  }
+
   void sweep() {
     int existing = 0;
     for (int level : options_.scale) {
@@ -284,7 +310,7 @@ class NetworkBench {
         ++existing;
       }
       const double fill_ms = bench::ms_since(t0);
-      std::vector<double> attach, detach;
+      std::vector<double> attach, detach, floor_attach, floor_detach;
       for (int i = 0; i < options_.scale_samples; ++i) {
         check_interrupt();
         const std::string id = "probe-" + std::to_string(level) + "-" + std::to_string(i);
@@ -292,8 +318,14 @@ class NetworkBench {
         attach.push_back(deckhand_call("attach", id, pin));
         detach.push_back(deckhand_call("detach", id, pin));
         drop_pod(pin);
+        const std::string floor_pin = new_pod("floor-" + id);
+        const auto [made, deleted] = floor_pair(floor_pin);
+        floor_attach.push_back(made);
+        floor_detach.push_back(deleted);
+        drop_pod(floor_pin);
       }
-      sweep_.push_back({level, bench::summarize(attach), bench::summarize(detach), fill_ms});
+      sweep_.push_back({level, bench::summarize(attach), bench::summarize(detach), bench::summarize(floor_attach),
+                        bench::summarize(floor_detach), fill_ms});
     }
     const auto t0 = bench::Clock::now();
     for (const auto& [id, pin] : fill_) deckhand_call("detach", id, pin);
@@ -356,16 +388,25 @@ class NetworkBench {
     std::printf("  deckhand/CNI median ratio: attach %.3f (goal <= %.2f: %s), detach %.3f\n", attach_ratio,
                 kAttachRatioGoal, attach_ratio <= kAttachRatioGoal ? "met" : "NOT met", detach_ratio);
     std::printf("[bench] deckhand attach (+detach) of one more pod with N pods already on the bridge\n");
-    std::printf("  %-10s %14s %12s %14s %12s %16s\n", "N", "attach median", "attach p90", "detach median",
-                "detach p90", "filling took s");
+    std::printf("  kernel floor: a bare veth pair enslaved to the bridge and up, made and deleted over netlink\n");
+    std::printf("  %-8s %13s %11s %13s %13s %13s %13s %14s\n", "N", "attach median", "attach p90", "floor attach",
+                "attach-floor", "detach median", "floor detach", "filling took s");
     for (const auto& level : sweep_) {
-      std::printf("  %-10d %14s %12s %14s %12s %16s\n", level.pods, bench::fmt_num(level.attach.median, 2).c_str(),
-                  bench::fmt_num(level.attach.p90, 2).c_str(), bench::fmt_num(level.detach.median, 2).c_str(),
-                  bench::fmt_num(level.detach.p90, 2).c_str(), bench::fmt_num(level.fill_ms / 1e3, 1).c_str());
+      std::printf("  %-8d %13s %11s %13s %13s %13s %13s %14s\n", level.pods,
+                  bench::fmt_num(level.attach.median, 2).c_str(), bench::fmt_num(level.attach.p90, 2).c_str(),
+                  bench::fmt_num(level.floor_attach.median, 2).c_str(),
+                  bench::fmt_num(level.attach.median - level.floor_attach.median, 2).c_str(),
+                  bench::fmt_num(level.detach.median, 2).c_str(), bench::fmt_num(level.floor_detach.median, 2).c_str(),
+                  bench::fmt_num(level.fill_ms / 1e3, 1).c_str());
     }
     if (sweep_.size() >= 2) {
-      const double growth = sweep_.back().attach.median / sweep_.front().attach.median;
-      std::printf("  attach median at %d pods / at %d pods: %.2f\n", sweep_.back().pods, sweep_.front().pods, growth);
+      const Level& first = sweep_.front();
+      const Level& last = sweep_.back();
+      std::printf("  attach median at %d pods / at %d pods: %.2f (kernel floor: %.2f); above the floor: %.2f ms -> "
+                  "%.2f ms\n",
+                  last.pods, first.pods, last.attach.median / first.attach.median,
+                  last.floor_attach.median / first.floor_attach.median,
+                  first.attach.median - first.floor_attach.median, last.attach.median - last.floor_attach.median);
     }
     std::printf("  detaching the %zu filler pods took %.1f s\n", drained_, drain_ms_ / 1e3);
     std::printf("  left in the host namespace at the end (before deleting it):");
@@ -386,7 +427,9 @@ class NetworkBench {
     out.key("sweep").begin_array();
     for (const auto& level : sweep_) {
       out.begin_object().key("pods").integer(level.pods).key("attach_median_ms").num(level.attach.median);
-      out.key("attach_p90_ms").num(level.attach.p90).key("detach_median_ms").num(level.detach.median).end_object();
+      out.key("attach_p90_ms").num(level.attach.p90).key("detach_median_ms").num(level.detach.median);
+      out.key("floor_attach_median_ms").num(level.floor_attach.median);
+      out.key("floor_detach_median_ms").num(level.floor_detach.median).end_object();
     }
     out.end_array().end_object();
     std::printf("BENCH_JSON %s\n", out.text().c_str());
@@ -394,7 +437,7 @@ class NetworkBench {
 
   struct Level {
     int pods;
-    bench::Summary attach, detach;
+    bench::Summary attach, detach, floor_attach, floor_detach;
     double fill_ms;
   };
 

@@ -350,7 +350,7 @@ TEST_F(NftRulesTest, CreatesTheTableWithItsChainsAndMaps) {
       << text;
   EXPECT_NE(text.find("ip saddr 10.88.0.0/24 ip daddr != 10.88.0.0/24 masquerade"), std::string::npos) << text;
   EXPECT_NE(text.find("ip6 saddr fd00:88::/64 ip6 daddr != fd00:88::/64 masquerade"), std::string::npos) << text;
-  EXPECT_NE(text.find("iif != \"lo\" ip daddr 127.0.0.0/8 ct state != { established, related } drop"),
+  EXPECT_NE(text.find("ip daddr 127.0.0.0/8 iifname != \"lo\" ct state != { established, related } drop"),
             std::string::npos)
       << text;
   EXPECT_EQ(rules.listing(), text);

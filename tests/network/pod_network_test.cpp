@@ -439,24 +439,35 @@ TEST_F(NetworkTest, TwoHundredFiftyPodsAttachAndDetachLeavingNothing) {
   EXPECT_EQ(std::count(addrs.begin(), addrs.end(), '\n'), 2) << addrs;  // 127.0.0.1 and the gateway
 }
 
-TEST_F(NetworkTest, ExhaustedPoolIsReportedOnTheNextPod) {
-  // A /29 has 8 addresses: network, gateway and broadcast leave 5 for pods.
-  // (No pod_cidr leaves exactly 4: a /30 leaves 1.)
-  Node& node = add_node("a", {{"pod_cidr", "10.88.0.0/29"}});
+TEST_F(NetworkTest, APoolOfFourAddressesIsExhaustedByTheFifthPod) {
+  Node& node = add_node("a", {{"range_start", "10.88.0.10"}, {"range_end", "10.88.0.13"}});
   std::set<std::string> given;
-  for (int i = 0; i < 5; ++i) given.insert(pod_ip(attach(node, "pod-" + std::to_string(i))));
-  EXPECT_EQ(given, (std::set<std::string>{"10.88.0.2", "10.88.0.3", "10.88.0.4", "10.88.0.5", "10.88.0.6"}));
-  const CallResult full = try_attach(node, "pod-5", json::array({port(80, 30080)}));
+  for (int i = 0; i < 4; ++i) given.insert(pod_ip(attach(node, "pod-" + std::to_string(i))));
+  EXPECT_EQ(given, (std::set<std::string>{"10.88.0.10", "10.88.0.11", "10.88.0.12", "10.88.0.13"}));
+  const CallResult full = try_attach(node, "pod-4", json::array({port(80, 30080)}));
   EXPECT_EQ(full.status, DH_ERR_RESOURCE_EXHAUSTED);
-  EXPECT_NE(full.error.find("10.88.0.0/29 has no free address"), std::string::npos) << full.error;
+  EXPECT_NE(full.error.find("has no free address: its pool 10.88.0.10 .. 10.88.0.13 holds 4, all in use"),
+            std::string::npos)
+      << full.error;
   // The refused pod got nothing.
-  EXPECT_EQ(pod_view(pod_pin(node, "pod-5")).first, std::vector<std::string>{"lo"});
-  EXPECT_EQ(node.host->run([] { return link_names().size(); }), 7u);  // lo, bridge, 5 veths
+  EXPECT_EQ(pod_view(pod_pin(node, "pod-4")).first, std::vector<std::string>{"lo"});
+  EXPECT_EQ(node.host->run([] { return link_names().size(); }), 6u);  // lo, bridge, 4 veths
   EXPECT_EQ(node.host->run([] { return nft_counts().elements; }), 0);
-  EXPECT_FALSE(fs::exists(node.state_dir + "/pods/pod-5.json"));
+  EXPECT_FALSE(fs::exists(node.state_dir + "/pods/pod-4.json"));
   // A freed address is given again.
-  detach(node, "pod-2");
-  EXPECT_EQ(pod_ip(attach(node, "pod-5")), "10.88.0.4");
+  detach(node, "pod-1");
+  EXPECT_EQ(pod_ip(attach(node, "pod-4")), "10.88.0.11");
+}
+
+TEST_F(NetworkTest, AWholeSmallRangeIsExhaustedAfterItsLastHostAddress) {
+  // A /29 has 8 addresses: network, gateway and broadcast leave 5 for pods.
+  Node& node = add_node("a", {{"pod_cidr", "10.88.0.0/29"}});
+  for (int i = 0; i < 5; ++i) attach(node, "pod-" + std::to_string(i));
+  const CallResult full = try_attach(node, "pod-5");
+  EXPECT_EQ(full.status, DH_ERR_RESOURCE_EXHAUSTED);
+  EXPECT_NE(full.error.find("10.88.0.0/29 has no free address: its pool 10.88.0.2 .. 10.88.0.6 holds 5"),
+            std::string::npos)
+      << full.error;
 }
 
 TEST_F(NetworkTest, ConflictingBridgeIsRefused) {

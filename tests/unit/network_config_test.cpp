@@ -34,6 +34,32 @@ TEST(NetworkConfig, DefaultsAroundTheRequiredPodRange) {
   EXPECT_EQ(config.state_dir, "/var/lib/deckhand/plugins/net");
   EXPECT_EQ(config.netns_dir, "/run/deckhand/netns");
   EXPECT_EQ(format_address(config.pod_cidr.at(1), false), "10.88.0.1");
+  EXPECT_EQ(config.pool_first, 2u);    // after the gateway
+  EXPECT_EQ(config.pool_last, 254u);   // before the broadcast
+}
+
+TEST(NetworkConfig, ThePoolIsAPartOfThePodRange) {
+  const NetworkConfig config = parse_network_config(
+      json{{"pod_cidr", "10.88.0.0/24"}, {"range_start", "10.88.0.100"}, {"range_end", "10.88.0.103"}}, "/s");
+  EXPECT_EQ(config.pool_first, 100u);
+  EXPECT_EQ(config.pool_last, 103u);
+  const json base = {{"pod_cidr", "10.88.0.0/24"}};
+  auto with = [&](json extra) {
+    json config = base;
+    config.update(extra);
+    return error_of(config);
+  };
+  EXPECT_NE(with({{"range_start", "10.88.0.1"}}).find("\"range_start\" must be an address of pod_cidr 10.88.0.0/24 "
+                                                      "other than its network, gateway and broadcast addresses"),
+            std::string::npos);
+  EXPECT_NE(with({{"range_end", "10.88.0.255"}}).find("\"range_end\" must be an address of pod_cidr"),
+            std::string::npos);
+  EXPECT_NE(with({{"range_end", "10.89.0.5"}}).find("\"range_end\""), std::string::npos);
+  EXPECT_NE(with({{"range_start", 5}}).find("\"range_start\" must be an IPv4 address string"), std::string::npos);
+  EXPECT_NE(with({{"range_start", "10.88.0.x"}}).find("\"range_start\""), std::string::npos);
+  EXPECT_NE(with({{"range_start", "10.88.0.9"}, {"range_end", "10.88.0.8"}}).find("must not come before range_start"),
+            std::string::npos);
+  EXPECT_EQ(with({{"range_start", "10.88.0.9"}, {"range_end", "10.88.0.9"}}), "");
 }
 
 TEST(NetworkConfig, EveryKeyRead) {

@@ -62,13 +62,60 @@ TEST(NetworkIpam, ExhaustionIsAClearError) {
     FAIL() << "a sixth address was given";
   } catch (const NetworkError& e) {
     EXPECT_EQ(e.kind(), Failure::exhausted);
-    EXPECT_NE(std::string(e.what()).find("the pod range 10.88.0.0/29 has no free address (8 in use"),
+    EXPECT_NE(std::string(e.what()).find("the pod range 10.88.0.0/29 has no free address: its pool 10.88.0.2 .. "
+                                             "10.88.0.6 holds 5, all in use"),
               std::string::npos)
         << e.what();
   }
   EXPECT_FALSE(ipam.address_of("pod-5"));
   EXPECT_TRUE(ipam.release("pod-2"));
   EXPECT_EQ(text(ipam.allocate("pod-5")), "10.88.0.4");
+}
+
+TEST(NetworkIpam, APoolOfFourGivesFourAndRefusesTheFifth) {
+  TempDir dir;
+  Ipam ipam(dir.path() + "/ipam", range("10.88.0.0/24"), Ipam::Pool{10, 13});
+  EXPECT_EQ(ipam.pool_size(), 4u);
+  EXPECT_EQ(ipam.free_count(), 4u);
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(text(ipam.allocate("pod-" + std::to_string(i))), "10.88.0." + std::to_string(10 + i));
+  try {
+    ipam.allocate("pod-4");
+    FAIL() << "a fifth address was given";
+  } catch (const NetworkError& e) {
+    EXPECT_EQ(e.kind(), Failure::exhausted);
+    EXPECT_NE(std::string(e.what()).find("its pool 10.88.0.10 .. 10.88.0.13 holds 4, all in use"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_TRUE(ipam.release("pod-1"));
+  EXPECT_EQ(text(ipam.allocate("pod-4")), "10.88.0.11");
+}
+
+TEST(NetworkIpam, APoolMustLieBetweenTheGatewayAndTheBroadcast) {
+  TempDir dir;
+  for (const Ipam::Pool pool : {Ipam::Pool{1, 5}, Ipam::Pool{2, 255}, Ipam::Pool{9, 8}}) {
+    try {
+      Ipam ipam(dir.path() + "/ipam", range("10.88.0.0/24"), pool);
+      FAIL() << pool.first << " .. " << pool.last << " was taken";
+    } catch (const NetworkError& e) {
+      EXPECT_EQ(e.kind(), Failure::invalid);
+      EXPECT_NE(std::string(e.what()).find("must lie inside 10.88.0.0/24"), std::string::npos) << e.what();
+    }
+  }
+}
+
+TEST(NetworkIpam, AShrunkPoolKeepsThePodsOutsideItButNeverGivesTheirAddressesAgain) {
+  TempDir dir;
+  {
+    Ipam wide(dir.path() + "/ipam", range("10.88.0.0/24"));
+    for (int i = 0; i < 5; ++i) wide.allocate("pod-" + std::to_string(i));  // .2 to .6
+  }
+  Ipam narrow(dir.path() + "/ipam", range("10.88.0.0/24"), Ipam::Pool{5, 7});
+  EXPECT_EQ(text(*narrow.address_of("pod-0")), "10.88.0.2");
+  EXPECT_EQ(narrow.free_count(), 1u);  // .7: .5 and .6 are held
+  EXPECT_TRUE(narrow.release("pod-0"));
+  EXPECT_EQ(narrow.free_count(), 1u);  // .2 is outside the pool now
+  EXPECT_EQ(text(narrow.allocate("new")), "10.88.0.7");
+  EXPECT_THROW(narrow.allocate("one-more"), NetworkError);
 }
 
 TEST(NetworkIpam, ReleaseFreesTheFileAndTheAddressComesBackLast) {

@@ -32,11 +32,20 @@ std::string read_small(const std::string& path) {
 
 }  // namespace
 
-Ipam::Ipam(const std::string& dir, const Prefix& range) : dir_(dir), range_(range) {
+Ipam::Ipam(const std::string& dir, const Prefix& range)
+    : Ipam(dir, range, Pool{2, range.host_bits() < 2 ? 0 : (uint64_t{1} << range.host_bits()) - 2}) {}
+
+Ipam::Ipam(const std::string& dir, const Prefix& range, Pool pool) : dir_(dir), range_(range), pool_(pool) {
   if (range.v6 || range.host_bits() < 2 || range.host_bits() > 24) {
     throw NetworkError(Failure::invalid, "IPAM: the range " + range.string() + " must be IPv4, /8 to /30");
   }
   total_ = uint64_t{1} << range.host_bits();
+  if (pool.first < 2 || pool.last > total_ - 2 || pool.first > pool.last) {
+    throw NetworkError(Failure::invalid, "IPAM: the pool " + format_address(range.at(pool.first), false) + " .. " +
+                                             format_address(range.at(pool.last), false) +
+                                             " must lie inside " + range.string() +
+                                             " after its gateway and before its broadcast address");
+  }
   std::error_code error;
   std::filesystem::create_directories(dir_, error);
   if (error) throw NetworkError(Failure::internal, "IPAM: cannot create " + dir_ + ": " + error.message());
@@ -72,10 +81,13 @@ Ipam::Ipam(const std::string& dir, const Prefix& range) : dir_(dir), range_(rang
   // The free list starts after the highest used offset and wraps, so
   // addresses are handed out in order and a restart does not go back to
   // reuse the lowest freed ones first.
-  uint64_t start = 2;
-  for (const auto& [pod, offset] : owner_) start = std::max(start, offset + 1);
-  for (uint64_t i = 0; i < total_; ++i) {
-    const uint64_t offset = (start + i) % total_;
+  const uint64_t pool_size = pool_.last - pool_.first + 1;
+  uint64_t start = pool_.first;
+  for (const auto& [pod, offset] : owner_) {
+    if (offset >= pool_.first && offset <= pool_.last) start = std::max(start, offset + 1);
+  }
+  for (uint64_t i = 0; i < pool_size; ++i) {
+    const uint64_t offset = pool_.first + (start - pool_.first + i) % pool_size;
     if (!used[offset]) free_.push_back(offset);
   }
 }
@@ -118,9 +130,10 @@ std::array<uint8_t, 16> Ipam::allocate(const std::string& pod_id) {
     owner_[pod_id] = offset;
     return range_.at(offset);
   }
-  throw NetworkError(Failure::exhausted, "the pod range " + range_.string() + " has no free address (" +
-                                             std::to_string(total_) + " in use, the network, gateway and broadcast "
-                                             "addresses included)");
+  throw NetworkError(Failure::exhausted, "the pod range " + range_.string() + " has no free address: its pool " +
+                                             format_address(range_.at(pool_.first), false) + " .. " +
+                                             format_address(range_.at(pool_.last), false) + " holds " +
+                                             std::to_string(pool_size()) + ", all in use");
 }
 
 bool Ipam::release(const std::string& pod_id) {
@@ -131,7 +144,7 @@ bool Ipam::release(const std::string& pod_id) {
   const std::string path = path_of(offset);
   if (::unlink(path.c_str()) != 0 && errno != ENOENT) fail("cannot remove " + path);
   owner_.erase(found);
-  free_.push_back(offset);
+  if (offset >= pool_.first && offset <= pool_.last) free_.push_back(offset);  // not when the pool shrank
   return true;
 }
 
@@ -147,6 +160,11 @@ std::set<std::string> Ipam::pods() const {
   std::set<std::string> out;
   for (const auto& [pod, offset] : owner_) out.insert(pod);
   return out;
+}
+
+std::size_t Ipam::pod_count() const {
+  std::lock_guard lock(mutex_);
+  return owner_.size() - owner_.count("");  // "" is a file a process died before filling
 }
 
 std::size_t Ipam::free_count() const {

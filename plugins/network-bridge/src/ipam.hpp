@@ -11,6 +11,10 @@
 // finds the file (another process took it) drops that entry and takes the
 // next one, which is O(1) amortized: each entry is dropped once.
 //
+// The pool may be a part of the range (config range_start/range_end): only
+// its offsets are handed out, while a file anywhere in the range is still
+// honoured (a pool shrunk across a restart keeps the pods it had).
+//
 // A pod's IPv6 address (dual-stack) is not allocated separately: it has the
 // same offset in the v6 range as its IPv4 address in the v4 range.
 #pragma once
@@ -30,8 +34,15 @@ namespace deckhand::network {
 
 class Ipam {
  public:
-  // Reads <dir>/ with the files already there (creating it if needed).
+  // Offsets in the range, both included.
+  struct Pool {
+    uint64_t first;
+    uint64_t last;
+  };
+  // Reads <dir>/ with the files already there (creating it if needed). The
+  // default pool is every host address after the gateway.
   Ipam(const std::string& dir, const Prefix& range);
+  Ipam(const std::string& dir, const Prefix& range, Pool pool);
 
   // The pod's address: the one it holds already (idempotent), or the next
   // free one. Throws NetworkError(exhausted) when none is free.
@@ -43,7 +54,10 @@ class Ipam {
   std::set<std::string> pods() const;
 
   std::size_t free_count() const;
+  // Pods holding an address, in O(1).
+  std::size_t pod_count() const;
   std::size_t size() const { return total_; }  // every address of the range, reserved ones included
+  std::size_t pool_size() const { return pool_.last - pool_.first + 1; }
   const Prefix& range() const { return range_; }
   // The gateway: the first host address of the range.
   std::array<uint8_t, 16> gateway() const { return range_.at(1); }
@@ -54,6 +68,7 @@ class Ipam {
   std::string dir_;
   Prefix range_;
   uint64_t total_ = 0;
+  Pool pool_{};
   mutable std::mutex mutex_;
   std::deque<uint64_t> free_;                       // offsets, oldest freed first
   std::unordered_map<std::string, uint64_t> owner_; // pod id -> offset

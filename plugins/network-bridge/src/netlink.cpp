@@ -1,6 +1,9 @@
 // libnl RAII and namespace helpers; see netlink.hpp.
 #include "netlink.hpp"
 
+#include <linux/if_link.h>
+#include <netlink/route/link/inet6.h>
+
 #include <fcntl.h>
 #include <net/if.h>
 #include <sched.h>
@@ -49,6 +52,16 @@ void set_up(nl_sock* sock, int ifindex, const std::string& what) {
   rtnl_link_set_ifindex(current.get(), ifindex);
   rtnl_link_set_flags(change.get(), IFF_UP);
   check(rtnl_link_change(sock, current.get(), change.get(), 0), "cannot set " + what + " up");
+}
+
+void disable_ipv6_autoconf(nl_sock* sock, int ifindex, const std::string& what) {
+  Link current(rtnl_link_alloc());
+  Link change(rtnl_link_alloc());
+  rtnl_link_set_ifindex(current.get(), ifindex);
+  check(rtnl_link_inet6_set_addr_gen_mode(change.get(), IN6_ADDR_GEN_MODE_NONE), "cannot ask for no IPv6 autoconf");
+  const int err = rtnl_link_change(sock, current.get(), change.get(), 0);
+  if (err == -NLE_AF_NOSUPPORT || err == -NLE_OPNOTSUPP) return;  // no IPv6 on this host
+  check(err, "cannot turn IPv6 autoconfiguration off on " + what);
 }
 
 int open_netns(const std::string& path) {

@@ -51,6 +51,10 @@ Link find_link(nl_sock* sock, const std::string& name);
 NlAddr make_addr(const uint8_t* bytes, bool v6, int prefix_length);
 // Sets a link up (IFF_UP), by index.
 void set_up(nl_sock* sock, int ifindex, const std::string& what);
+// Stops the kernel from giving the interface IPv6 addresses of its own (its
+// link-local one): no duplicate detection, router solicitation or MLD report
+// goes out. Over netlink by index; a host without IPv6 is not an error.
+void disable_ipv6_autoconf(nl_sock* sock, int ifindex, const std::string& what);
 
 // Opens a pinned netns file; throws NetworkError(not_found) when it is gone.
 int open_netns(const std::string& path);

@@ -32,12 +32,38 @@ std::string absolute(const json& config, const char* key, const std::string& fal
   return path;
 }
 
+// range_start/range_end: a pool inside pod_cidr that leaves out the network,
+// gateway and broadcast addresses (what host-local calls rangeStart/rangeEnd).
+void parse_pool(const json& config, NetworkConfig& out) {
+  const uint64_t size = uint64_t{1} << out.pod_cidr.host_bits();
+  out.pool_first = 2;
+  out.pool_last = size - 2;
+  const auto offset = [&](const char* key) {
+    if (!config[key].is_string()) bad(key, "must be an IPv4 address string such as \"10.88.0.10\"");
+    const std::string text = config[key].get<std::string>();
+    const int64_t found =
+        out.pod_cidr.offset_of(parse_address(text, false, std::string("network config: \"") + key + "\""));
+    if (found < 2 || static_cast<uint64_t>(found) > size - 2) {
+      bad(key, "must be an address of pod_cidr " + out.pod_cidr.string() +
+                   " other than its network, gateway and broadcast addresses, not " + text);
+    }
+    return static_cast<uint64_t>(found);
+  };
+  if (config.contains("range_start")) out.pool_first = offset("range_start");
+  if (config.contains("range_end")) out.pool_last = offset("range_end");
+  if (out.pool_first > out.pool_last) {
+    bad("range_end", "must not come before range_start (" + format_address(out.pod_cidr.at(out.pool_first), false) +
+                         " .. " + format_address(out.pod_cidr.at(out.pool_last), false) + ")");
+  }
+}
+
 }  // namespace
 
 NetworkConfig parse_network_config(const json& config, const std::string& default_state_dir) {
   if (!config.is_object()) throw NetworkError(Failure::invalid, "network config: must be a JSON object");
   static const std::set<std::string> known = {"bridge",     "mtu",       "pod_cidr", "pod_cidr_v6",
-                                              "masquerade", "state_dir", "netns_dir", "hairpin"};
+                                              "masquerade", "state_dir", "netns_dir", "hairpin",
+                                              "range_start", "range_end"};
   for (const auto& item : config.items()) {
     if (known.count(item.key())) continue;
     std::string list;
@@ -77,6 +103,7 @@ NetworkConfig parse_network_config(const json& config, const std::string& defaul
                              std::to_string(128 - out.pod_cidr.host_bits()) + " or shorter, /8 at most)");
     }
   }
+  parse_pool(config, out);
   out.masquerade = flag(config, "masquerade", out.masquerade);
   out.hairpin = flag(config, "hairpin", out.hairpin);
   out.state_dir = absolute(config, "state_dir", default_state_dir);

@@ -16,6 +16,10 @@ struct NetworkConfig {
   uint32_t mtu = 1500;
   Prefix pod_cidr;                    // required, IPv4, /8 to /30
   std::optional<Prefix> pod_cidr_v6;  // optional, dual-stack
+  // The addresses handed to pods, as offsets in pod_cidr (host-local's
+  // rangeStart/rangeEnd): by default every host address after the gateway.
+  uint64_t pool_first = 2;
+  uint64_t pool_last = 0;  // set by the parser: the last before broadcast
   bool masquerade = true;
   bool hairpin = true;
   std::string state_dir;              // IPAM files and pod records

@@ -40,7 +40,7 @@ NetworkService::NetworkService(NetworkConfig config, ServiceOptions options)
     : config_(std::move(config)),
       bridge_{config_.bridge, config_.mtu, config_.pod_cidr, config_.pod_cidr_v6},
       sock_(nl::connect()),
-      ipam_(config_.state_dir + "/ipam", config_.pod_cidr),
+      ipam_(config_.state_dir + "/ipam", config_.pod_cidr, Ipam::Pool{config_.pool_first, config_.pool_last}),
       records_(config_.state_dir + "/pods") {
   bridge_ifindex_ = ensure_bridge(sock_.get(), bridge_);
   if (options.nft) {
@@ -169,7 +169,11 @@ AttachResult NetworkService::attach(const AttachRequest& request) {
 }
 
 void NetworkService::teardown(const std::string& pod_id, const std::optional<PodRecord>& record, bool keep_address) {
-  if (nft_) nft_->remove_ports(pod_id);
+  // The record is written with the pod's ports before any of them is
+  // published, so a record without ports means there is nothing in nftables
+  // to look for (listing the maps costs O(pods)). Without a record (a crash
+  // before it was written, or a hand-removed file) the maps are searched.
+  if (nft_ && (!record || !record->ports.empty())) nft_->remove_ports(pod_id);
   delete_link(sock_.get(), record && !record->host_veth.empty() ? record->host_veth : host_veth_name(pod_id));
   if (!keep_address) {
     ipam_.release(pod_id);
@@ -221,8 +225,9 @@ RouteChanges NetworkService::set_node_routes(const std::vector<NodeRoute>& route
 }
 
 std::size_t NetworkService::pods_attached() const {
-  std::lock_guard lock(mutex_);
-  return records_.list().size();
+  // The IPAM's count, not a listing of the records: this runs after every
+  // attach and must not cost O(pods).
+  return ipam_.pod_count();
 }
 
 void NetworkService::cleanup_leftovers() {

@@ -259,7 +259,12 @@ std::string setup_commands(const NftSettings& settings, const std::string& cidr,
   c += "add rule " + t + " output fib daddr type local jump hostports\n";
   // route_localnet lets the bridge carry 127.0.0.0/8: refuse new packets to
   // the host's loopback services that did not come in on lo (CVE-2020-8558).
-  c += "add rule " + t + " input iif != lo ip daddr 127.0.0.0/8 ct state != { established, related } drop\n";
+  // iifname, not iif: a rule with an interface index makes libnftables dump
+  // every link of the host to print or parse it (its interface cache, built
+  // again for each context), which costs O(interfaces x namespaces) in the
+  // kernel on every listing, so an attach would slow down with the pod count.
+  // The address test comes first, so most packets never compare the name.
+  c += "add rule " + t + " input ip daddr 127.0.0.0/8 iifname != \"lo\" ct state != { established, related } drop\n";
   // 127.0.0.1:hostPort from the host: give the pod an address it can answer.
   c += "add rule " + t + " postrouting ct status dnat ip saddr 127.0.0.0/8";
   if (!settings.bridge.empty()) c += " oifname \"" + settings.bridge + "\"";

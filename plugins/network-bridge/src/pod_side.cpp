@@ -85,6 +85,15 @@ std::string configure_pod_side(const std::string& ifname, const PodAddress& v4, 
   if (v6) {
     // The address is added without duplicate detection (it is ours alone).
     nl::write_sysctl("net/ipv6/conf/" + ifname + "/accept_dad", "0");
+  } else {
+    // An IPv4-only pod gets no IPv6 address on its interface, not even a
+    // link-local one: else its duplicate detection, router solicitations and
+    // MLD reports go out at once, and the bridge floods each of those
+    // multicasts to every other pod, so one more pod would cost O(pods).
+    // Netlink, not the disable_ipv6 sysctl: every pod's "eth0" sits in one
+    // dcache hash chain under /proc/sys/net/ipv6/conf, so that path lookup
+    // is O(pods) as well.
+    nl::disable_ipv6_autoconf(sock.get(), ifindex, "the pod's " + ifname);
   }
   nl::set_up(sock.get(), ifindex, "the pod's " + ifname);
   add_address(sock.get(), ifindex, v4, ifname);
