@@ -206,6 +206,25 @@ TEST(ConfigPluginJson, IntegerTooLargeKeepsItsDigits) {
   EXPECT_EQ(j["big"], "123456789012345678901234567890");
 }
 
+TEST(ConfigPluginJson, NumberShapesAreTypedExactly) {
+  const nlohmann::json j = plugin_config(
+      "      a: .5\n      b: 5.\n      c: +3\n      d: 1.5e-2\n      e: 1.2.3\n      f: 1e\n"
+      "      g: .\n      h: --\n      i: 0x10\n      j: 1_000\n      k: e3\n");
+  EXPECT_DOUBLE_EQ(j["a"].get<double>(), 0.5);
+  EXPECT_DOUBLE_EQ(j["b"].get<double>(), 5.0);
+  EXPECT_EQ(j["c"], 3);
+  EXPECT_DOUBLE_EQ(j["d"].get<double>(), 0.015);
+  for (const char* key : {"e", "f", "g", "h", "i", "j", "k"}) EXPECT_TRUE(j[key].is_string()) << key;
+}
+
+TEST(ConfigPluginJson, AVeryLongPlainNumberIsReadInOnePass) {
+  // 100,000 digits: a per-character recursive matcher would overflow the stack.
+  const nlohmann::json j = plugin_config("      big: " + std::string(100000, '7') + "\n      f: 1." +
+                                         std::string(100000, '5') + "\n");
+  EXPECT_EQ(j["big"], std::string(100000, '7'));
+  EXPECT_TRUE(j["f"].is_number_float());
+}
+
 TEST(ConfigPluginJson, NestedMapsAndLists) {
   const nlohmann::json j = plugin_config(
       "      servers:\n"

@@ -1,30 +1,57 @@
 #include "config/yaml_json.hpp"
 
+#include <algorithm>
 #include <cmath>
-#include <regex>
+#include <string_view>
 
 namespace deckhand {
 namespace {
 
+// YAML 1.2 core-schema scalars, checked by hand in one pass: std::regex
+// recurses once per character, so a long plain scalar (30,000 digits) would
+// overflow the stack on hostile input.
+bool is_digits(std::string_view text) {
+  return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+std::string_view without_sign(std::string_view text) {
+  if (!text.empty() && (text.front() == '-' || text.front() == '+')) text.remove_prefix(1);
+  return text;
+}
+
+// [-+]?[0-9]+
+bool is_integer(std::string_view text) { return is_digits(without_sign(text)); }
+
+// [-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?
+bool is_float(std::string_view text) {
+  text = without_sign(text);
+  const std::size_t exponent = text.find_first_of("eE");
+  if (exponent != std::string_view::npos) {
+    if (!is_integer(text.substr(exponent + 1))) return false;
+    text = text.substr(0, exponent);
+  }
+  const std::size_t dot = text.find('.');
+  if (dot == std::string_view::npos) return is_digits(text);
+  const std::string_view whole = text.substr(0, dot);
+  const std::string_view fraction = text.substr(dot + 1);
+  if (whole.empty()) return is_digits(fraction);
+  return is_digits(whole) && (fraction.empty() || is_digits(fraction));
+}
+
 nlohmann::json scalar_to_json(const YAML::Node& node) {
   const std::string& text = node.Scalar();
   if (node.Tag() == "!") return text;  // quoted: a string, whatever it looks like
-  static const std::regex null_re("~|null|Null|NULL|");
-  static const std::regex true_re("true|True|TRUE");
-  static const std::regex false_re("false|False|FALSE");
-  static const std::regex int_re("[-+]?[0-9]+");
-  static const std::regex float_re("[-+]?(\\.[0-9]+|[0-9]+(\\.[0-9]*)?)([eE][-+]?[0-9]+)?");
-  if (std::regex_match(text, null_re)) return nullptr;
-  if (std::regex_match(text, true_re)) return true;
-  if (std::regex_match(text, false_re)) return false;
-  if (std::regex_match(text, int_re)) {
+  if (text.empty() || text == "~" || text == "null" || text == "Null" || text == "NULL") return nullptr;
+  if (text == "true" || text == "True" || text == "TRUE") return true;
+  if (text == "false" || text == "False" || text == "FALSE") return false;
+  if (is_integer(text)) {
     try {
       return std::stoll(text);
     } catch (const std::out_of_range&) {
       return text;  // too large for an integer: keep the digits as written
     }
   }
-  if (std::regex_match(text, float_re)) {
+  if (is_float(text)) {
     const double value = std::strtod(text.c_str(), nullptr);
     if (std::isfinite(value)) return value;
   }
