@@ -1,6 +1,6 @@
 // Host-local IPAM: addresses in order with the network, gateway and
 // broadcast never given, idempotence, exhaustion, persistence, files of a
-// killed process honoured, reclamation of gone pods, threads and two
+// killed process honoured (never empty, wherever the kill falls), reclamation of gone pods, threads and two
 // "processes" (two allocators on one directory) never sharing an address,
 // and allocation cost independent of how full the pool is.
 #include <gtest/gtest.h>
@@ -13,6 +13,8 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <random>
+#include <sstream>
 #include <set>
 #include <string>
 #include <thread>
@@ -36,6 +38,11 @@ class TempDir : public deckhand::test::TempDir {
 
 Prefix range(const std::string& text) { return parse_prefix(text, false, "range"); }
 std::string text(const std::array<uint8_t, 16>& address) { return format_address(address, false); }
+std::string read_text(const std::string& path) {
+  std::ostringstream out;
+  out << std::ifstream(path).rdbuf();
+  return out.str();
+}
 
 TEST(NetworkIpam, HandsOutAddressesAfterTheGatewayAndIsIdempotentPerPod) {
   TempDir dir;
@@ -166,19 +173,42 @@ TEST(NetworkIpam, AddressesOfAKilledProcessAreHonoured) {
   }
 }
 
-TEST(NetworkIpam, AnEmptyFileOfAWriterThatDiedIsNotForever) {
+TEST(NetworkIpam, AnEmptyFileHoldsNothing) {
+  // Claims are linked whole; an empty file is a leftover of an older version.
   TempDir dir;
   fs::create_directories(dir.path() + "/ipam");
-  const std::string young = dir.path() + "/ipam/10.88.0.2";
-  const std::string old = dir.path() + "/ipam/10.88.0.3";
-  std::ofstream(young).flush();
-  std::ofstream(old).flush();
-  const fs::file_time_type long_ago = fs::last_write_time(old) - std::chrono::hours(1);
-  fs::last_write_time(old, long_ago);
+  std::ofstream(dir.path() + "/ipam/10.88.0.2").flush();
   Ipam ipam(dir.path() + "/ipam", range("10.88.0.0/24"));
-  EXPECT_TRUE(fs::exists(young));   // perhaps still being written by another process
-  EXPECT_FALSE(fs::exists(old));    // its writer is long gone
-  EXPECT_EQ(text(ipam.allocate("a")), "10.88.0.3");
+  EXPECT_FALSE(fs::exists(dir.path() + "/ipam/10.88.0.2"));
+  EXPECT_EQ(ipam.pods(), std::set<std::string>{});
+}
+
+TEST(NetworkIpam, AProcessKilledAtAnyPointLeavesNoEmptyOrPartialClaim) {
+  // A kill between creating a claim and writing its pod id used to leave an
+  // empty file that held an address nobody owned (a flaky network test).
+  TempDir dir;
+  const std::string ipam_dir = dir.path() + "/ipam";
+  std::mt19937 random(std::random_device{}());
+  for (int round = 0; round < 20; ++round) {
+    const pid_t child = ::fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+      Ipam ipam(ipam_dir, range("10.88.0.0/24"));
+      for (uint64_t i = 0;; ++i) {
+        const std::string pod = "pod-" + std::to_string(i % 50);
+        ipam.allocate(pod);
+        ipam.release(pod);
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(500 + random() % 3000));
+    ::kill(child, SIGKILL);
+    int status = 0;
+    ASSERT_EQ(::waitpid(child, &status, 0), child);
+    for (const auto& entry : fs::directory_iterator(ipam_dir)) {
+      const std::string holder = read_text(entry.path().string());
+      EXPECT_EQ(holder.rfind("pod-", 0), 0u) << entry.path() << " holds \"" << holder << "\"";
+    }
+  }
 }
 
 TEST(NetworkIpam, AddressesOfGonePodsAreReclaimed) {

@@ -3,12 +3,10 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
-#include <ctime>
 #include <filesystem>
 #include <vector>
 
@@ -67,10 +65,9 @@ Ipam::Ipam(const std::string& dir, const Prefix& range, Pool pool) : dir_(dir), 
     if (offset < 0 || static_cast<uint64_t>(offset) >= total_ || used[static_cast<uint64_t>(offset)]) continue;
     const std::string path = dir_ + "/" + name;
     const std::string holder = read_small(path);
-    struct stat info {};
-    if (holder.empty() && ::stat(path.c_str(), &info) == 0 && info.st_mtime + 60 < ::time(nullptr)) {
-      // Created by a process that died before it could write the pod id
-      // (the write follows the create by microseconds): nobody holds it.
+    if (holder.empty()) {
+      // Claims are linked whole, so nobody holds an empty file: it is left
+      // by a version that created the file before writing the pod id.
       ::unlink(path.c_str());
       continue;
     }
@@ -94,6 +91,34 @@ Ipam::Ipam(const std::string& dir, const Prefix& range, Pool pool) : dir_(dir), 
 
 std::string Ipam::path_of(uint64_t offset) const { return dir_ + "/" + format_address(range_.at(offset), false); }
 
+// Writes the pod id into an unnamed file (O_TMPFILE), fsyncs it and links it
+// at `path`: the link is the atomic claim (EEXIST: somebody holds it) and the
+// address file is never seen empty, so a process killed at any point leaves
+// either no file or a whole one. No directory fsync: on ext4 (and xfs) fsync
+// of the file commits its directory entry too, and after a power loss every
+// pod is gone and its address reclaimed at start-up anyway.
+bool Ipam::claim(const std::string& path, const std::string& pod_id) {
+  const int fd = ::open(dir_.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+  if (fd < 0) fail("cannot create a file in " + dir_);
+  const bool written =
+      ::write(fd, pod_id.data(), pod_id.size()) == static_cast<ssize_t>(pod_id.size()) && ::fsync(fd) == 0;
+  if (!written) {
+    const int saved = errno;
+    ::close(fd);
+    errno = saved;
+    fail("cannot write the claim for " + path);
+  }
+  // linkat(AT_EMPTY_PATH) needs CAP_DAC_READ_SEARCH; the /proc path does not.
+  const std::string self = "/proc/self/fd/" + std::to_string(fd);
+  const int linked = ::linkat(AT_FDCWD, self.c_str(), AT_FDCWD, path.c_str(), AT_SYMLINK_FOLLOW);
+  const int saved = errno;
+  ::close(fd);
+  if (linked == 0) return true;
+  if (saved == EEXIST) return false;
+  errno = saved;
+  fail("cannot create " + path);
+}
+
 std::array<uint8_t, 16> Ipam::allocate(const std::string& pod_id) {
   std::lock_guard lock(mutex_);
   if (const auto found = owner_.find(pod_id); found != owner_.end()) return range_.at(found->second);
@@ -101,12 +126,7 @@ std::array<uint8_t, 16> Ipam::allocate(const std::string& pod_id) {
     const uint64_t offset = free_.front();
     free_.pop_front();
     const std::string path = path_of(offset);
-    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0) {
-      if (errno != EEXIST) {
-        free_.push_front(offset);
-        fail("cannot create " + path);
-      }
+    if (!claim(path, pod_id)) {
       // Another process holds it: honour the file. If it is this pod's (a
       // retry after a crash), it is the pod's address.
       const std::string holder = read_small(path);
@@ -114,19 +134,6 @@ std::array<uint8_t, 16> Ipam::allocate(const std::string& pod_id) {
       if (holder == pod_id) return range_.at(offset);
       continue;
     }
-    const bool written = ::write(fd, pod_id.data(), pod_id.size()) == static_cast<ssize_t>(pod_id.size()) &&
-                         ::fsync(fd) == 0;
-    const int saved = errno;
-    ::close(fd);
-    if (!written) {
-      ::unlink(path.c_str());
-      free_.push_front(offset);
-      errno = saved;
-      fail("cannot write " + path);
-    }
-    // No directory fsync: on ext4 (and xfs) fsync of a new file commits its
-    // directory entry too, and after a power loss every pod is gone and its
-    // address reclaimed at start-up anyway.
     owner_[pod_id] = offset;
     return range_.at(offset);
   }

@@ -1,13 +1,14 @@
 // Host-local IPAM: the node's IPv4 pod range, one file per allocated address
-// under <state_dir>/ipam (named by the address, holding the pod id), created
-// with O_CREAT|O_EXCL and fsync'd, so two pods or two processes can never get
-// one address and an agent killed mid-attach leaves a file that is honoured
-// (and reclaimed at start-up once its pod is gone).
+// under <state_dir>/ipam (named by the address, holding the pod id), written
+// and fsync'd unnamed, then linked into place (the link is the atomic claim),
+// so two pods or two processes can never get one address, and an agent killed
+// mid-attach leaves either nothing or a whole file that is honoured (and
+// reclaimed at start-up once its pod is gone).
 //
 // Allocation is O(1): an in-memory FIFO free list of offsets, built once at
 // start from the range minus the files. FIFO (rather than a stack) hands out
 // the address freed longest ago, so a just-released address is not reused at
-// once while neighbours may still hold it in ARP or conntrack. An O_EXCL that
+// once while neighbours may still hold it in ARP or conntrack. A claim that
 // finds the file (another process took it) drops that entry and takes the
 // next one, which is O(1) amortized: each entry is dropped once.
 //
@@ -50,7 +51,7 @@ class Ipam {
   // Frees the pod's address; false when it had none.
   bool release(const std::string& pod_id);
   std::optional<std::array<uint8_t, 16>> address_of(const std::string& pod_id) const;
-  // Pods that hold an address ("" for a file a process died before filling).
+  // Pods that hold an address.
   std::set<std::string> pods() const;
 
   std::size_t free_count() const;
@@ -64,6 +65,8 @@ class Ipam {
 
  private:
   std::string path_of(uint64_t offset) const;
+  // Creates `path` holding pod_id; false when the file exists already.
+  bool claim(const std::string& path, const std::string& pod_id);
 
   std::string dir_;
   Prefix range_;

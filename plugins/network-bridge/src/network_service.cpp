@@ -244,8 +244,8 @@ void NetworkService::cleanup_leftovers() {
     if (!gone.count(pod)) kept_veths.insert(host_veth_name(pod));
   }
   for (const std::string& pod : gone) {
-    // An empty IPAM file younger than a minute may be another process's
-    // allocation in flight; Ipam drops older ones itself.
+    // "" would be an IPAM file read while empty; claims are linked whole and
+    // Ipam drops empty files at start, so there is nothing to tear down.
     if (pod.empty()) continue;
     bool valid = true;
     try {
