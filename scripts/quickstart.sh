@@ -40,6 +40,24 @@ for _ in $(seq 100); do
 done
 curl -fsS "http://$listen/readyz" >/dev/null || { echo "the agent is not ready; see $logfile" >&2; exit 1; }
 
+# The example pod: busybox (Debian's busybox-static, made an OCI image with
+# umoci), loaded into the agent's store, then applied like any manifest.
+image_dir=$(mktemp -d /tmp/deckhand-quickstart-XXXXXX)
+trap 'rm -rf "$image_dir"' EXIT
+bash tests/fixtures/make-busybox-image.sh "$image_dir/layout" busybox >/dev/null
+tar -C "$image_dir/layout" -cf "$image_dir/busybox.tar" .
+"$prefix/bin/deckhand" image load -i "$image_dir/busybox.tar" --name deckhand.local/example/busybox:1 >/dev/null
+"$prefix/bin/deckhand" apply -f examples/pods/hello-web.yaml
+for _ in $(seq 300); do
+  if curl -fsS http://127.0.0.1:8080/ >/dev/null 2>&1; then break; fi
+  sleep 0.1
+done
+page=$(curl -fsS http://127.0.0.1:8080/) || {
+  echo "the example pod does not answer on 127.0.0.1:8080:" >&2
+  "$prefix/bin/deckhand" describe pod hello-web >&2 || true
+  exit 1
+}
+
 cat <<MSG
 
 deckhand agent is running in standalone mode (pid $(cat "$pidfile")).
@@ -49,7 +67,14 @@ deckhand agent is running in standalone mode (pid $(cat "$pidfile")).
   metrics:  http://$listen/metrics
   log:      $logfile
 
+The example pod hello-web (examples/pods/hello-web.yaml) answers:
+  \$ curl http://127.0.0.1:8080/
+  $page
+
 Try:
+  $prefix/bin/deckhand get pods -o wide
+  $prefix/bin/deckhand describe pod hello-web
+  $prefix/bin/deckhand logs hello-web
   $prefix/bin/deckhand plugins
   $prefix/bin/deckhand version
   curl http://$listen/readyz

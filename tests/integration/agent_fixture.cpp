@@ -52,6 +52,11 @@ AgentUnderTest::AgentUnderTest(AgentOptions options) : options_(std::move(option
          << "state_dir: " << (dir_ / "state") << "\n";
   if (!options_.omit_plugin_dir) config << "plugin_dir: " << plugin_dir << "\n";
   config << replace_all(options_.extra_yaml, "@TMP@", dir_.path());
+  // Pods stay inside the test's directory unless the test says otherwise.
+  if (options_.extra_yaml.find("pods:") == std::string::npos) {
+    if (!options_.extra_yaml.empty() && options_.extra_yaml.back() != '\n') config << "\n";
+    config << "pods:\n  manifest_dir: " << (dir_ / "pods") << "\n  log_dir: " << (dir_ / "pod-logs") << "\n";
+  }
   if (!options_.extra_yaml.empty() && options_.extra_yaml.back() != '\n') config << "\n";
   if (options_.plugins_yaml.empty()) {
     config << "plugins: []\n";
@@ -67,7 +72,8 @@ AgentUnderTest::~AgentUnderTest() {
 }
 
 void AgentUnderTest::spawn() {
-  if (child_) throw std::logic_error("the agent was already started");
+  if (child_ && child_->running()) throw std::logic_error("the agent was already started");
+  child_.reset();  // a previous run that exited (stopped, or killed by the test): start again
   child_ = std::make_unique<ChildProcess>(
       std::vector<std::string>{stage_deckhand(), "agent", "--config", config_path_}, stdout_path_, stderr_path_);
 }

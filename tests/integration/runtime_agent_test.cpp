@@ -315,6 +315,17 @@ TEST_F(RuntimeAgentTest, ExecIntoAStoppedOrUnstartedContainerFailsWithNotRunning
 // ---------------------------------------------------------------------------
 // 3. Re-adoption after the agent dies
 
+// What a process's descriptors point to ("socket:[123]", paths, ...).
+std::set<std::string> open_files(pid_t pid) {
+  std::set<std::string> files;
+  std::error_code error;
+  for (const auto& fd : fs::directory_iterator("/proc/" + std::to_string(pid) + "/fd", error)) {
+    const fs::path target = fs::read_symlink(fd.path(), error);
+    if (!error) files.insert(target.string());
+  }
+  return files;
+}
+
 TEST_F(RuntimeAgentTest, ANewAgentAdoptsContainersOfAKilledOne) {
   BusyboxBundle bundle({"sleep", "60"});
   const std::string id = unique_id("rta-adopt");
@@ -323,6 +334,15 @@ TEST_F(RuntimeAgentTest, ANewAgentAdoptsContainersOfAKilledOne) {
   ASSERT_EQ(before.value("status", ""), "running") << before.dump();
   const pid_t pid = before.value("pid", 0);
   ASSERT_GT(pid, 0);
+  // The monitor holds none of the agent's descriptors: an inherited
+  // listening socket would keep the next agent from binding its port.
+  const std::set<std::string> agent_files = open_files(agent_->pid());
+  ASSERT_FALSE(agent_files.empty());
+  for (const std::string& file : open_files(before.value("monitorPid", 0))) {
+    if (file.rfind("socket:", 0) == 0 || file.rfind("anon_inode:", 0) == 0) {
+      EXPECT_FALSE(agent_files.count(file)) << "the monitor holds the agent's " << file;
+    }
+  }
 
   agent_->signal(SIGKILL);
   const auto code = agent_->wait_exit(5s);

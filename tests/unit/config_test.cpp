@@ -27,7 +27,7 @@ std::string config_error(const std::string& text, const std::string& source = "t
   return "(no error)";
 }
 
-const char* const kTopLevelKeys = "health_timeout_seconds, listen, log, plugin_dir, plugins, socket, state_dir";
+const char* const kTopLevelKeys = "health_timeout_seconds, listen, log, plugin_dir, plugins, pods, socket, state_dir";
 const char* const kPluginKeys = "config, name, path, required, sha256";
 
 // ------------------------------------------------------------------ defaults
@@ -506,6 +506,47 @@ TEST(ParseListenAddress, ErrorLeavesPortUnchanged) {
   uint16_t port = 1;
   EXPECT_THROW(parse_listen_address("h:99999", host, port), std::invalid_argument);
   EXPECT_EQ(port, 1);
+}
+
+}  // namespace
+}  // namespace deckhand
+
+namespace deckhand {
+namespace {
+
+// ----------------------------------------------------------------------- pods
+
+TEST(ConfigPods, DefaultsAreKubernetesAndTheStaticPodDirectory) {
+  const Config c = parse_config("", "empty.yaml");
+  EXPECT_TRUE(c.pods.enabled);
+  EXPECT_EQ(c.pods.manifest_dir, "/etc/deckhand/pods");
+  EXPECT_EQ(c.pods.log_dir, "/var/log/pods");
+  EXPECT_EQ(c.pods.crash_loop_backoff_seconds, 10);
+  EXPECT_EQ(c.pods.max_crash_loop_backoff_seconds, 300);
+}
+
+TEST(ConfigPods, EveryKeyIsRead) {
+  const Config c = parse_config(
+      "pods:\n  enabled: false\n  manifest_dir: /srv/pods\n  log_dir: /srv/logs\n  node_name: n1\n  node_ip: 192.0.2.9\n"
+      "  crash_loop_backoff_seconds: 0.5\n  max_crash_loop_backoff_seconds: 4\n",
+      "pods.yaml");
+  EXPECT_FALSE(c.pods.enabled);
+  EXPECT_EQ(c.pods.manifest_dir, "/srv/pods");
+  EXPECT_EQ(c.pods.log_dir, "/srv/logs");
+  EXPECT_EQ(c.pods.node_name, "n1");
+  EXPECT_EQ(c.pods.node_ip, "192.0.2.9");
+  EXPECT_EQ(c.pods.crash_loop_backoff_seconds, 0.5);
+  EXPECT_EQ(c.pods.max_crash_loop_backoff_seconds, 4);
+}
+
+TEST(ConfigPods, BadValuesAreNamed) {
+  EXPECT_EQ(config_error("pods:\n  manifest_dir: pods\n"),
+            "test.yaml:2:17: pods.manifest_dir: must be an absolute path, got \"pods\"");
+  EXPECT_EQ(config_error("pods:\n  crash_loop_backoff_seconds: 0\n"),
+            "test.yaml:2:31: pods.crash_loop_backoff_seconds: must be greater than 0 and at most 3600");
+  EXPECT_EQ(config_error("pods:\n  crash_loop_backoff_seconds: 20\n  max_crash_loop_backoff_seconds: 10\n"),
+            "test.yaml:2:3: pods.crash_loop_backoff_seconds: must not be greater than pods.max_crash_loop_backoff_seconds");
+  EXPECT_NE(config_error("pods:\n  bogus: 1\n").find("pods.bogus: unknown key"), std::string::npos);
 }
 
 }  // namespace

@@ -189,18 +189,27 @@ TEST(NetworkIpam, AProcessKilledAtAnyPointLeavesNoEmptyOrPartialClaim) {
   TempDir dir;
   const std::string ipam_dir = dir.path() + "/ipam";
   std::mt19937 random(std::random_device{}());
+  fs::create_directories(ipam_dir);
   for (int round = 0; round < 20; ++round) {
+    int ready[2];
+    ASSERT_EQ(::pipe(ready), 0);
     const pid_t child = ::fork();
     ASSERT_GE(child, 0);
     if (child == 0) {
       Ipam ipam(ipam_dir, range("10.88.0.0/24"));
+      (void)!::write(ready[1], "r", 1);  // allocating from now on
       for (uint64_t i = 0;; ++i) {
         const std::string pod = "pod-" + std::to_string(i % 50);
         ipam.allocate(pod);
         ipam.release(pod);
       }
     }
-    std::this_thread::sleep_for(std::chrono::microseconds(500 + random() % 3000));
+    ::close(ready[1]);
+    char byte = 0;
+    ASSERT_EQ(::read(ready[0], &byte, 1), 1);
+    ::close(ready[0]);
+    // Somewhere in the loop (a cycle takes microseconds; the wait is random).
+    std::this_thread::sleep_for(std::chrono::microseconds(random() % 2000));
     ::kill(child, SIGKILL);
     int status = 0;
     ASSERT_EQ(::waitpid(child, &status, 0), child);

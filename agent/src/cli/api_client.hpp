@@ -26,6 +26,7 @@ class ApiClient {
 
   ApiResponse get(const std::string& target) const { return request("GET", target, ""); }
   ApiResponse post(const std::string& target, const std::string& json) const { return request("POST", target, json); }
+  ApiResponse del(const std::string& target) const { return request("DELETE", target, ""); }
 
   // The message of a Kubernetes-style Status body, or the body itself.
   static std::string error_message(const ApiResponse& response);

@@ -23,6 +23,11 @@ Commands:
   agent      Run the node agent (the daemon)
   version    Print the client and agent versions and the plugin ABI
   plugins    List the agent's plugins, or call one: deckhand plugins call NAME OPERATION [JSON]
+  apply      Create or update pods from manifests: deckhand apply -f FILE|DIR|-
+  get        List pods: deckhand get pods [NAME...] [-n NS | -A] [-o wide|yaml|json|name] [-l SELECTOR]
+  describe   Show a pod's details and events: deckhand describe pod NAME
+  logs       Print a container's log: deckhand logs POD [-c CONTAINER] [--tail N] [-p] [--since 5m]
+  delete     Delete pods: deckhand delete pod NAME... | deckhand delete -f FILE
   image      Manage images: pull, load, ls, inspect, rm, prune
   oci        Run OCI bundles with the runtime plugin, runc-style (create, start, state, kill, delete, run, list)
   help       Show this help, or a command's: deckhand help <command>
@@ -67,6 +72,11 @@ int run(int argc, char** argv) {
     if (topic == "plugins") return plugins_command(args);
     if (topic == "oci") return oci_command(args);
     if (topic == "image") return image_command(args);
+    if (topic == "apply") return apply_command(args);
+    if (topic == "get") return get_command(args);
+    if (topic == "describe") return describe_command(args);
+    if (topic == "logs") return logs_command(args);
+    if (topic == "delete") return delete_command(args);
     return fail("unknown command \"" + topic + "\" for \"deckhand help\"");
   }
   if (command == "agent") return exec_agent(args);
@@ -74,6 +84,11 @@ int run(int argc, char** argv) {
   if (command == "plugins") return plugins_command(args);
   if (command == "oci") return oci_command(args);
   if (command == "image") return image_command(args);
+  if (command == "apply") return apply_command(args);
+  if (command == "get") return get_command(args);
+  if (command == "describe") return describe_command(args);
+  if (command == "logs") return logs_command(args);
+  if (command == "delete") return delete_command(args);
   std::cerr << "error: unknown command \"" << command << "\" for \"deckhand\"\nRun 'deckhand --help' for usage.\n";
   return 1;
 }

@@ -17,6 +17,12 @@ int version_command(const std::vector<std::string>& args);
 int plugins_command(const std::vector<std::string>& args);
 int oci_command(const std::vector<std::string>& args);
 int image_command(const std::vector<std::string>& args);
+// kubectl's pod commands on the agent's local API (pod_commands.cpp).
+int apply_command(const std::vector<std::string>& args);
+int get_command(const std::vector<std::string>& args);
+int describe_command(const std::vector<std::string>& args);
+int delete_command(const std::vector<std::string>& args);
+int logs_command(const std::vector<std::string>& args);
 
 // Parses args against `options` (+ positionals); prints usage for --help.
 // Returns -1 to continue, or an exit code to return at once.

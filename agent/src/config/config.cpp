@@ -115,6 +115,33 @@ void read_log(const Reader& r, const YAML::Node& node, LogConfig& log) {
   if (node["file"]) log.file = r.string(node["file"], "log.file");
 }
 
+void read_pods(const Reader& r, const YAML::Node& node, PodsConfig& pods) {
+  r.expect_map(node, "pods");
+  r.only_keys(node, "pods", {"enabled", "manifest_dir", "log_dir", "node_name", "node_ip", "crash_loop_backoff_seconds",
+                             "max_crash_loop_backoff_seconds"});
+  if (node["enabled"]) pods.enabled = r.boolean(node["enabled"], "pods.enabled");
+  for (const auto& [key, out] : {std::pair<const char*, std::string*>{"manifest_dir", &pods.manifest_dir},
+                                 std::pair<const char*, std::string*>{"log_dir", &pods.log_dir}}) {
+    if (!node[key]) continue;
+    *out = r.string(node[key], std::string("pods.") + key);
+    if (out->empty() || out->front() != '/') {
+      r.fail(node[key], std::string("pods.") + key, "must be an absolute path, got \"" + *out + "\"");
+    }
+  }
+  if (node["node_name"]) pods.node_name = r.string(node["node_name"], "pods.node_name");
+  if (node["node_ip"]) pods.node_ip = r.string(node["node_ip"], "pods.node_ip");
+  for (const auto& [key, out] : {std::pair<const char*, double*>{"crash_loop_backoff_seconds", &pods.crash_loop_backoff_seconds},
+                                 std::pair<const char*, double*>{"max_crash_loop_backoff_seconds",
+                                                                 &pods.max_crash_loop_backoff_seconds}}) {
+    if (!node[key]) continue;
+    *out = r.number(node[key], std::string("pods.") + key);
+    if (*out <= 0 || *out > 3600) r.fail(node[key], std::string("pods.") + key, "must be greater than 0 and at most 3600");
+  }
+  if (pods.crash_loop_backoff_seconds > pods.max_crash_loop_backoff_seconds) {
+    r.fail(node, "pods.crash_loop_backoff_seconds", "must not be greater than pods.max_crash_loop_backoff_seconds");
+  }
+}
+
 bool is_hex_sha256(const std::string& value) {
   return value.size() == 64 &&
          std::all_of(value.begin(), value.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
@@ -193,7 +220,7 @@ Config parse_config(const std::string& text, const std::string& source) {
   config.source = source;
   if (root.IsNull()) return config;  // an empty file means all defaults
   r.expect_map(root, "");
-  r.only_keys(root, "", {"listen", "socket", "state_dir", "log", "plugin_dir", "health_timeout_seconds", "plugins"});
+  r.only_keys(root, "", {"listen", "socket", "state_dir", "log", "plugin_dir", "health_timeout_seconds", "plugins", "pods"});
 
   if (root["listen"]) {
     const std::string value = r.string(root["listen"], "listen");
@@ -218,6 +245,7 @@ Config parse_config(const std::string& text, const std::string& source) {
   }
   if (config.socket.size() >= 108) r.fail(root["socket"], "socket", "is longer than a unix socket path may be (107 bytes)");
   if (root["log"]) read_log(r, root["log"], config.log);
+  if (root["pods"]) read_pods(r, root["pods"], config.pods);
   if (root["health_timeout_seconds"]) {
     config.health_timeout_seconds = r.number(root["health_timeout_seconds"], "health_timeout_seconds");
     if (config.health_timeout_seconds <= 0 || config.health_timeout_seconds > 300) {

@@ -29,6 +29,17 @@ struct LogConfig {
   std::string file;            // empty = standard error
 };
 
+// Pods (standalone mode): where they come from and what the node reports.
+struct PodsConfig {
+  bool enabled = true;                          // false: the agent runs no pods
+  std::string manifest_dir = "/etc/deckhand/pods";  // static pod manifests; `deckhand apply` writes here
+  std::string log_dir = "/var/log/pods";        // containers' logs, the kubelet's layout
+  std::string node_name;                        // empty: the machine's hostname
+  std::string node_ip;                          // empty: the first non-loopback IPv4 address
+  double crash_loop_backoff_seconds = 10;       // Kubernetes' first restart back-off
+  double max_crash_loop_backoff_seconds = 300;  // and its cap
+};
+
 struct Config {
   std::string source = "<defaults>";  // the file it was read from
   std::string listen_host = "127.0.0.1";
@@ -39,6 +50,7 @@ struct Config {
   std::string plugin_dir;  // empty = the installed default, see paths.hpp
   double health_timeout_seconds = 2.0;
   std::vector<PluginConfig> plugins;
+  PodsConfig pods;
 };
 
 // Parses configuration text; source names it in error messages.

@@ -15,6 +15,7 @@
 #include "daemon/health.hpp"
 #include "daemon/local_socket.hpp"
 #include "daemon/plugin_caller.hpp"
+#include "daemon/pod_service.hpp"
 #include "daemon/routes.hpp"
 #include "http/server.hpp"
 #include "logging/logging.hpp"
@@ -94,7 +95,17 @@ int run_agent(const Config& config) {
   PluginCaller caller(io, workers);
   HealthChecker health(plugins, caller, metrics,
                        std::chrono::milliseconds(static_cast<long>(config.health_timeout_seconds * 1000)));
-  Routes routes(metrics, plugins, health, caller);
+  // Pods: a failure here (no runtime or storage plugin, an unsafe manifest
+  // directory) leaves the agent serving everything else, and says why.
+  std::unique_ptr<PodService> pod_service;
+  if (config.pods.enabled) {
+    try {
+      pod_service = std::make_unique<PodService>(io, config, plugins, metrics);
+    } catch (const std::exception& e) {
+      spdlog::warn("pods are not served: {}", e.what());
+    }
+  }
+  Routes routes(metrics, plugins, health, caller, pod_service.get());
 
   auto probes = std::make_shared<http::Server<Tcp>>(
       io, [&routes](http::Request&& request, http::Responder respond) { routes.probes(std::move(request), respond); });
@@ -121,6 +132,14 @@ int run_agent(const Config& config) {
   }
   probes->start();
   api->start();
+  if (pod_service) {
+    try {
+      pod_service->start();
+    } catch (const std::exception& e) {
+      spdlog::error("pods are not served: {}", e.what());
+      pod_service->stop();
+    }
+  }
 
   net::signal_set signals(io, SIGTERM, SIGINT, SIGHUP);
   std::function<void()> wait_for_signal = [&] {
@@ -134,6 +153,7 @@ int run_agent(const Config& config) {
       spdlog::info("agent stopping signal={}", signal_number == SIGTERM ? "SIGTERM" : "SIGINT");
       probes->stop();
       api->stop();
+      if (pod_service) pod_service->stop();
       io.stop();
     });
   };

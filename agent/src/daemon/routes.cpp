@@ -85,6 +85,7 @@ void Routes::api(http::Request&& request, http::Responder respond) {
     return respond(http::make_response(request, status::ok, to_text(body), "application/json"));
   }
   if (path == "/v1/plugins" && method == http::bhttp::verb::get) return list_plugins(request, respond);
+  if (pod_api(request, path, respond)) return;
   // /v1/plugins/<name>/<operation>
   const std::string prefix = "/v1/plugins/";
   if (path.rfind(prefix, 0) == 0) {

@@ -11,16 +11,20 @@
 
 namespace deckhand {
 
+class PodService;
+
 class Routes {
  public:
-  Routes(Metrics& metrics, PluginSet& plugins, HealthChecker& health, PluginCaller& caller)
-      : metrics_(metrics), plugins_(plugins), health_(health), caller_(caller) {}
+  Routes(Metrics& metrics, PluginSet& plugins, HealthChecker& health, PluginCaller& caller, PodService* pods = nullptr)
+      : metrics_(metrics), plugins_(plugins), health_(health), caller_(caller), pods_(pods) {}
 
   void probes(http::Request&& request, http::Responder respond);
   void api(http::Request&& request, http::Responder respond);
 
  private:
   void list_plugins(const http::Request& request, http::Responder respond);
+  // The pod routes (pod_routes.cpp); false when `path` is not one of them.
+  bool pod_api(const http::Request& request, const std::string& path, http::Responder& respond);
   void call_plugin(const http::Request& request, const std::string& name, const std::string& operation,
                    http::Responder respond);
 
@@ -28,6 +32,7 @@ class Routes {
   PluginSet& plugins_;
   HealthChecker& health_;
   PluginCaller& caller_;
+  PodService* pods_;
 };
 
 }  // namespace deckhand

@@ -74,9 +74,44 @@ Metrics::Metrics()
       plugin_call_seconds_(prometheus::BuildHistogram()
                                .Name("deckhand_plugin_call_duration_seconds")
                                .Help("Latency of calls into plugins by plugin and operation.")
-                               .Register(*registry_)) {}
+                               .Register(*registry_)),
+      pod_start_seconds_(prometheus::BuildHistogram()
+                             .Name("deckhand_pod_start_duration_seconds")
+                             .Help("From a pod's acceptance (apply, or the agent reading its manifest) until all its "
+                                   "containers run, as the kubelet's kubelet_pod_start_duration_seconds.")
+                             .Register(*registry_)
+                             .Add({}, prometheus::Histogram::BucketBoundaries{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
+                                                                              1, 2.5, 5, 10, 30, 60, 120})),
+      pods_(prometheus::BuildGauge()
+                .Name("deckhand_pods")
+                .Help("Pods of this node by phase (Pending, Running, Succeeded, Failed).")
+                .Register(*registry_)),
+      containers_(prometheus::BuildGauge()
+                      .Name("deckhand_containers")
+                      .Help("Containers of this node's pods by state (waiting, running, terminated).")
+                      .Register(*registry_)) {
+  for (const char* phase : {"Pending", "Running", "Succeeded", "Failed"}) pods_.Add({{"phase", phase}});
+  for (const char* state : {"waiting", "running", "terminated"}) containers_.Add({{"state", state}});
+}
+
+void Metrics::observe_pod_start(double seconds) { pod_start_seconds_.Observe(seconds); }
+
+void Metrics::set_collect_hook(std::function<void(Metrics&)> hook) {
+  std::lock_guard lock(hook_mutex_);
+  collect_hook_ = std::move(hook);
+}
+
+void Metrics::set_pod_counts(const std::map<std::string, double>& by_phase,
+                             const std::map<std::string, double>& containers_by_state) {
+  for (const auto& [phase, count] : by_phase) pods_.Add({{"phase", phase}}).Set(count);
+  for (const auto& [state, count] : containers_by_state) containers_.Add({{"state", state}}).Set(count);
+}
 
 std::string Metrics::serialize() const {
+  {
+    std::lock_guard lock(hook_mutex_);
+    if (collect_hook_) collect_hook_(const_cast<Metrics&>(*this));
+  }
   auto families = registry_->Collect();
   auto process = process_.Collect();
   families.insert(families.end(), process.begin(), process.end());

@@ -8,6 +8,7 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -42,6 +43,13 @@ class Metrics final : public PluginMetricsSink {
   void set_plugin_loaded(const std::string& name, bool loaded);
   void set_plugin_healthy(const std::string& name, bool healthy);
   void set_ready(bool ready);
+
+  // Pods: apply -> Running latency, counts by phase and container state.
+  void observe_pod_start(double seconds);
+  void set_pod_counts(const std::map<std::string, double>& by_phase,
+                      const std::map<std::string, double>& containers_by_state);
+  // Runs before each scrape (to refresh gauges computed on demand).
+  void set_collect_hook(std::function<void(Metrics&)> hook);
   void record_plugin_call(const std::string& plugin, const std::string& operation, bool ok,
                           double seconds) override;
   PluginMetric* register_plugin_metric(const std::string& plugin, int32_t type, const std::string& name,
@@ -58,6 +66,11 @@ class Metrics final : public PluginMetricsSink {
   prometheus::Family<prometheus::Counter>& plugin_calls_;
   prometheus::Family<prometheus::Histogram>& plugin_call_seconds_;
 
+  prometheus::Histogram& pod_start_seconds_;
+  prometheus::Family<prometheus::Gauge>& pods_;
+  prometheus::Family<prometheus::Gauge>& containers_;
+  mutable std::mutex hook_mutex_;
+  std::function<void(Metrics&)> collect_hook_;
   std::mutex plugin_metrics_mutex_;
   struct PluginFamily {
     int32_t type;

@@ -200,6 +200,11 @@ pid_t Runtime::spawn_monitor(const CreateOptions& options, int report_fd, int se
   if (options.stdio != "inherit") {
     for (int fd = 0; fd <= 2; ++fd) posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", fd == 0 ? O_RDONLY : O_WRONLY, 0);
   }
+  // Nothing else of the caller's: the monitor outlives the agent, and a
+  // descriptor the caller opened without O_CLOEXEC (the agent's listening
+  // sockets were) would stay open in every monitor, so a restarted agent
+  // could not bind its port again.
+  posix_spawn_file_actions_addclosefrom_np(&actions, 5);
   std::vector<std::string> words = {monitor_path_, root_, options.id};
   std::vector<char*> argv;
   for (auto& word : words) argv.push_back(word.data());
@@ -423,6 +428,7 @@ nlohmann::json Runtime::exec(const std::string& id, const nlohmann::json& proces
     posix_spawn_file_actions_adddup2(&actions, out[1], 1);
     posix_spawn_file_actions_adddup2(&actions, err[1], 2);
   }
+  posix_spawn_file_actions_addclosefrom_np(&actions, 4);  // none of the caller's (see spawn_monitor)
   std::vector<std::string> words = {monitor_path_, "exec", root_, id, process.dump()};
   std::vector<char*> argv;
   for (auto& word : words) argv.push_back(word.data());
