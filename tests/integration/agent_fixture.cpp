@@ -52,16 +52,17 @@ AgentUnderTest::AgentUnderTest(AgentOptions options) : options_(std::move(option
          << "state_dir: " << (dir_ / "state") << "\n";
   if (!options_.omit_plugin_dir) config << "plugin_dir: " << plugin_dir << "\n";
   config << replace_all(options_.extra_yaml, "@TMP@", dir_.path());
-  // Pods stay inside the test's directory unless the test says otherwise.
-  if (options_.extra_yaml.find("pods:") == std::string::npos) {
-    if (!options_.extra_yaml.empty() && options_.extra_yaml.back() != '\n') config << "\n";
-    config << "pods:\n  manifest_dir: " << (dir_ / "pods") << "\n  log_dir: " << (dir_ / "pod-logs") << "\n";
-  }
   if (!options_.extra_yaml.empty() && options_.extra_yaml.back() != '\n') config << "\n";
   if (options_.plugins_yaml.empty()) {
     config << "plugins: []\n";
   } else {
     config << "plugins:\n" << replace_all(options_.plugins_yaml, "@TMP@", dir_.path());
+    if (options_.plugins_yaml.back() != '\n') config << "\n";
+  }
+  // Pods stay inside the test's directory unless the test says otherwise
+  // (last, so the lines the tests' config errors name do not move).
+  if (options_.extra_yaml.find("pods:") == std::string::npos) {
+    config << "pods:\n  manifest_dir: " << (dir_ / "pods") << "\n  log_dir: " << (dir_ / "pod-logs") << "\n";
   }
   write_file(config_path_, config.str());
   if (options_.start) start();

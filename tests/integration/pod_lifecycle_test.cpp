@@ -9,8 +9,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <chrono>
+#include <algorithm>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -49,6 +51,7 @@ class PodLifecycleTest : public ::testing::Test {
   void SetUp() override {
     if (::geteuid() != 0) GTEST_SKIP() << "pods need root";
     const std::string id = std::to_string(::getpid()) + "-" + std::to_string(counter_++);
+    cgroup_parent_ = "deckhand-pod-test-" + id;
     const std::string plugins =
         "  - path: libdeckhand-runtime-native.so\n    config:\n      root: @TMP@/runtime\n      netns_dir: @TMP@/netns\n"
         "      cgroup_parent: deckhand-pod-test-" + id + "\n"
@@ -70,6 +73,22 @@ class PodLifecycleTest : public ::testing::Test {
     EXPECT_TRUE(eventually([&] { return pod_names().empty(); }, 60s)) << agent_->stderr_text();
     const CommandResult list = run_deckhand({"oci", "--root", agent_->path("runtime"), "list", "-q"});
     EXPECT_EQ(list.out, "") << "containers left behind";
+    // No pod cgroup is left; the QoS tiers under the test's cgroup parent
+    // (which a node keeps, as the kubelet keeps kubepods/besteffort) go too.
+    std::error_code error;
+    for (const auto& hierarchy : fs::directory_iterator("/sys/fs/cgroup", error)) {
+      const fs::path parent = hierarchy.path() / cgroup_parent_;
+      if (!fs::is_directory(parent)) continue;
+      std::vector<fs::path> dirs;
+      for (const auto& entry : fs::recursive_directory_iterator(parent, error)) {
+        if (!entry.is_directory()) continue;
+        EXPECT_NE(entry.path().filename().string().rfind("pod", 0), 0u) << "left behind: " << entry.path();
+        dirs.push_back(entry.path());
+      }
+      std::sort(dirs.rbegin(), dirs.rend());
+      for (const fs::path& dir : dirs) ::rmdir(dir.c_str());
+      ::rmdir(parent.c_str());
+    }
   }
 
   std::vector<std::string> pod_names() const {
@@ -110,6 +129,7 @@ class PodLifecycleTest : public ::testing::Test {
   static std::string phase(const json& p) { return p.is_object() ? p["status"].value("phase", "") : ""; }
 
   std::unique_ptr<AgentUnderTest> agent_;
+  std::string cgroup_parent_;
   static inline int counter_ = 0;
   mutable int manifests_ = 0;
 };

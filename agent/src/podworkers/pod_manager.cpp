@@ -4,6 +4,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <filesystem>
 #include <set>
 
 #include "podworkers/container_ids.hpp"
@@ -24,7 +25,7 @@ PodManager::PodManager(net::io_context& io, PodBackend& backend, PodManagerSetti
       context_{backend,          templates_,          restart_backoff_,
                pull_backoff_,    events_,             settings_.node,
                settings_.state_dir, settings_.log_dir, [] { return std::chrono::system_clock::now(); },
-               {},               {}},
+               {},               {},                  {}},
       relist_timer_(io) {}
 
 PodManager::~PodManager() { stop(); }
@@ -40,6 +41,7 @@ void PodManager::start() {
 void PodManager::stop() {
   if (stopped_) return;
   stopped_ = true;
+  context_.shutting_down = true;
   relist_timer_.cancel();
   pool_.join();
 }
@@ -233,16 +235,20 @@ void PodManager::remove_orphans() {
     known_keys.insert(slot.worker->key());
   }
   std::vector<std::string> containers;
+  std::set<std::string> gone_uids;
   for (const RuntimeContainer& c : listing_.containers) {
     const auto pod = c.annotations.find(annotations::kPodUid);
-    if (pod != c.annotations.end() && !known_uids.count(pod->second)) containers.push_back(c.id);
+    if (pod != c.annotations.end() && !known_uids.count(pod->second)) {
+      containers.push_back(c.id);
+      gone_uids.insert(pod->second);
+    }
   }
   std::vector<std::string> sandboxes;
   for (const Sandbox& s : listing_.sandboxes) {
     if (!known_keys.count(s.id)) sandboxes.push_back(s.id);
   }
   if (containers.empty() && sandboxes.empty()) return;
-  net::post(pool_, [this, containers, sandboxes] {
+  net::post(pool_, [this, containers, sandboxes, gone_uids] {
     for (const std::string& id : containers) {
       try {
         backend_.kill_container(id, "KILL");
@@ -258,9 +264,22 @@ void PodManager::remove_orphans() {
         backend_.detach_network(key, "");
         backend_.remove_sandbox(key);
         backend_.release_volumes(key);
+        std::error_code ignored;
+        std::filesystem::remove_all(settings_.state_dir + "/" + key, ignored);
         spdlog::info("removed the sandbox {} of a pod that is gone", key);
       } catch (const std::exception& e) {
         spdlog::warn("cannot remove the sandbox {} of a pod that is gone: {}", key, e.what());
+      }
+    }
+    // Their logs: <log_dir>/<namespace>_<name>_<uid>.
+    std::error_code error;
+    for (const auto& entry : std::filesystem::directory_iterator(settings_.log_dir, error)) {
+      const std::string name = entry.path().filename().string();
+      for (const std::string& uid : gone_uids) {
+        if (name.size() > uid.size() && name.compare(name.size() - uid.size() - 1, std::string::npos, "_" + uid) == 0) {
+          std::error_code ignored;
+          std::filesystem::remove_all(entry.path(), ignored);
+        }
       }
     }
   });

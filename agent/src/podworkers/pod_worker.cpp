@@ -301,6 +301,7 @@ void PodWorker::kill_pod(std::chrono::seconds grace) {
   const auto deadline = std::chrono::steady_clock::now() + grace;
   bool killed = false;
   while (!running.empty()) {
+    if (context_.shutting_down) return;
     for (auto it = running.begin(); it != running.end();) {
       Instance& instance = *it->second;
       try {
@@ -368,6 +369,9 @@ void PodWorker::prune_old_instances(Track& track) {
 void PodWorker::terminate(std::chrono::seconds grace) {
   terminating_ = true;
   kill_pod(grace);
+  // The agent is stopping: what is left is a pod of no manifest for the
+  // next agent, which removes it.
+  if (context_.shutting_down) return;
   for (Track& track : tracks_) {
     for (const Instance& instance : track.instances) remove_instance(instance);
     track.instances.clear();

@@ -67,6 +67,9 @@ struct WorkerContext {
   // Orders what workers do against the runtime's listings: a listing taken
   // before a worker's action does not show it, and must not undo it.
   std::atomic<uint64_t> sequence{0};
+  // Set when the agent stops: a grace period in progress is not waited out
+  // (the containers outlive the agent; the next one finishes the job).
+  std::atomic<bool> shutting_down{false};
 };
 
 // One container instance as the runtime lists it, with what the pod needs.
