@@ -137,7 +137,10 @@ class PodLifecycleTest : public ::testing::Test {
 TEST_F(PodLifecycleTest, ApplyRunsThePodAndGetDescribeLogsAndDeleteWorkLikeKubectl) {
   // PID 1 of a container ignores SIGTERM unless it handles it: this one does.
   const std::string script = "echo hello from $(POD_NAME); trap 'exit 0' TERM; while true; do sleep 0.1; done";
-  const CommandResult applied = apply(pod_yaml("hello", script));
+  // Guaranteed (limits only: requests default to them): the strongest OOM
+  // protection, which a runtime without CAP_SYS_RESOURCE must still start.
+  const std::string guaranteed = "    resources:\n      limits: {cpu: 100m, memory: 32Mi}\n";
+  const CommandResult applied = apply(pod_yaml("hello", script) + guaranteed);
   ASSERT_EQ(applied.exit_code, 0) << applied.err;
   EXPECT_EQ(applied.out, "pod/hello created\n");
   ASSERT_TRUE(eventually([&] { return phase(pod("hello")) == "Running"; }, 30s)) << pod("hello").dump(1);
@@ -146,7 +149,7 @@ TEST_F(PodLifecycleTest, ApplyRunsThePodAndGetDescribeLogsAndDeleteWorkLikeKubec
   const json& status = running["status"];
   EXPECT_EQ(status.value("hostIP", ""), "127.0.0.1");
   EXPECT_EQ(status.value("podIP", ""), "127.0.0.1");  // hostNetwork: the node's address
-  EXPECT_EQ(status.value("qosClass", ""), "BestEffort");
+  EXPECT_EQ(status.value("qosClass", ""), "Guaranteed");
   std::map<std::string, std::string> conditions;
   for (const json& c : status["conditions"]) conditions[c.value("type", "")] = c.value("status", "");
   EXPECT_EQ(conditions, (std::map<std::string, std::string>{{"ContainersReady", "True"},
@@ -187,7 +190,7 @@ TEST_F(PodLifecycleTest, ApplyRunsThePodAndGetDescribeLogsAndDeleteWorkLikeKubec
   EXPECT_THAT(described.out, HasSubstr("Started container main"));
 
   // Applying the same manifest again changes nothing.
-  EXPECT_EQ(apply(pod_yaml("hello", script)).out, "pod/hello unchanged\n");
+  EXPECT_EQ(apply(pod_yaml("hello", script) + guaranteed).out, "pod/hello unchanged\n");
 
   // delete: the trap ends it on SIGTERM, long before the 5 s grace period.
   const auto started = std::chrono::steady_clock::now();

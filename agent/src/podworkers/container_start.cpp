@@ -37,6 +37,29 @@ bool adds_all_capabilities(const pods::Container& container) {
   return std::find(add.begin(), add.end(), "ALL") != add.end();
 }
 
+// The lowest OOM score adjustment this agent can give a container: anything
+// without CAP_SYS_RESOURCE (which this process may lack, e.g. in a container
+// or a restricted unit) cannot go below its own score, so a Guaranteed pod's
+// -997 is raised to it, as containerd's restrict_oom_score_adj does, rather
+// than failing every start.
+int lowest_oom_score_adj() {
+  static const int lowest = [] {
+    std::ifstream status("/proc/self/status");
+    std::string line;
+    uint64_t effective = ~uint64_t{0};
+    while (std::getline(status, line)) {
+      if (line.rfind("CapEff:", 0) == 0) effective = std::stoull(line.substr(7), nullptr, 16);
+    }
+    constexpr int kCapSysResource = 24;
+    if (effective & (uint64_t{1} << kCapSysResource)) return -1000;
+    std::ifstream own("/proc/self/oom_score_adj");
+    int score = 0;
+    own >> score;
+    return score;
+  }();
+  return lowest;
+}
+
 void write_file(const std::string& path, const std::string& text) {
   std::ofstream out(path, std::ios::trunc);
   out << text;
@@ -141,6 +164,9 @@ std::optional<std::chrono::nanoseconds> PodWorker::start_container(const pods::C
       inputs.all_capabilities = privileged["process"]["capabilities"].value("bounding", std::vector<std::string>{});
     }
     json spec = pods::build_container_spec(pod_, container, inputs);
+    if (spec["process"].value("oomScoreAdj", 0) < lowest_oom_score_adj()) {
+      spec["process"]["oomScoreAdj"] = lowest_oom_score_adj();
+    }
     spec["annotations"][annotations::kPodUid] = pod_.metadata.uid;
     spec["annotations"][annotations::kPodName] = pod_.metadata.name;
     spec["annotations"][annotations::kPodNamespace] = pod_.metadata.namespace_;
