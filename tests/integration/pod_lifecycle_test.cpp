@@ -68,7 +68,13 @@ class PodLifecycleTest : public ::testing::Test {
 
   void TearDown() override {
     if (!agent_) return;
-    // Every pod goes, so nothing of the test outlives it.
+    // A test that failed after killing its agent still gets its pods
+    // removed: a new agent re-adopts them and deletes them.
+    if (!agent_->running()) {
+      EXPECT_TRUE(agent_->start()) << agent_->stderr_text();
+    }
+    // Every pod goes, so nothing of the test outlives it (containers, their
+    // overlay mounts, sandbox pins, cgroups).
     for (const std::string& name : pod_names()) agent_->cli("delete", "pod", name);
     EXPECT_TRUE(eventually([&] { return pod_names().empty(); }, 60s)) << agent_->stderr_text();
     const CommandResult list = run_deckhand({"oci", "--root", agent_->path("runtime"), "list", "-q"});

@@ -4,6 +4,7 @@
 // objects with Kubernetes' reasons and messages.
 #include <nlohmann/json.hpp>
 
+#include "daemon/api_json.hpp"
 #include "daemon/pod_service.hpp"
 #include "daemon/routes.hpp"
 #include "pods/label_selector.hpp"
@@ -15,15 +16,6 @@ namespace {
 using http::bhttp::status;
 using http::bhttp::verb;
 using nlohmann::json;
-
-std::string to_text(const json& body) { return body.dump(-1, ' ', false, json::error_handler_t::replace) + "\n"; }
-
-http::Response status_json(const http::Request& request, status code, const std::string& reason,
-                           const std::string& message) {
-  const json body = {{"kind", "Status"},   {"apiVersion", "v1"}, {"metadata", json::object()}, {"status", "Failure"},
-                     {"message", message}, {"reason", reason},   {"code", static_cast<int>(code)}};
-  return http::make_response(request, code, to_text(body), "application/json");
-}
 
 int hex_value(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -89,7 +81,7 @@ bool Routes::pod_api(const http::Request& request, const std::string& path, http
   const bool pod_path = path == "/v1/apply" || path.rfind("/api/v1/", 0) == 0;
   if (!pod_path) return false;
   if (pods_ == nullptr) {
-    respond(status_json(request, status::service_unavailable, "ServiceUnavailable",
+    respond(status_response(request, status::service_unavailable, "ServiceUnavailable",
                         "this agent runs no pods (pods.enabled is false, or no runtime and storage plugin loaded)"));
     return true;
   }
@@ -98,7 +90,7 @@ bool Routes::pod_api(const http::Request& request, const std::string& path, http
   try {
     if (path == "/v1/apply") {
       if (method != verb::post) {
-        respond(status_json(request, status::method_not_allowed, "MethodNotAllowed", "apply is a POST"));
+        respond(status_response(request, status::method_not_allowed, "MethodNotAllowed", "apply is a POST"));
         return true;
       }
       const auto source = query.find("source");
@@ -131,7 +123,7 @@ bool Routes::pod_api(const http::Request& request, const std::string& path, http
         if (method == verb::get) {
           const auto pod = pods_->get(ns, name);
           if (!pod) {
-            respond(status_json(request, status::not_found, "NotFound", "pods \"" + name + "\" not found"));
+            respond(status_response(request, status::not_found, "NotFound", "pods \"" + name + "\" not found"));
           } else {
             respond(http::make_response(request, status::ok, to_text(*pod), "application/json"));
           }
@@ -141,7 +133,7 @@ bool Routes::pod_api(const http::Request& request, const std::string& path, http
           std::string message;
           if (!pods_->remove(ns, name, message)) {
             const bool missing = message.find("not found") != std::string::npos;
-            respond(status_json(request, missing ? status::not_found : status::conflict, missing ? "NotFound" : "Conflict",
+            respond(status_response(request, missing ? status::not_found : status::conflict, missing ? "NotFound" : "Conflict",
                                 message));
           } else {
             const json body = {{"kind", "Status"}, {"apiVersion", "v1"}, {"metadata", json::object()},
@@ -155,7 +147,7 @@ bool Routes::pod_api(const http::Request& request, const std::string& path, http
         PodService::LogRequest log;
         if (query.count("container")) log.container = query.at("container");
         if (query.count("follow") && query.at("follow") == "true") {
-          respond(status_json(request, status::bad_request, "BadRequest", "following logs is not supported yet"));
+          respond(status_response(request, status::bad_request, "BadRequest", "following logs is not supported yet"));
           return true;
         }
         log.tail_lines = number_parameter(query, "tailLines");
@@ -165,21 +157,21 @@ bool Routes::pod_api(const http::Request& request, const std::string& path, http
         try {
           respond(http::make_response(request, status::ok, pods_->logs(ns, parts[5], log), "text/plain; charset=utf-8"));
         } catch (const PodService::LogError& e) {
-          respond(status_json(request, static_cast<status>(e.http_status),
+          respond(status_response(request, static_cast<status>(e.http_status),
                               e.http_status == 404 ? "NotFound" : "BadRequest", e.what()));
         }
         return true;
       }
     }
-    respond(status_json(request, status::not_found, "NotFound", "no such API path: " + path));
+    respond(status_response(request, status::not_found, "NotFound", "no such API path: " + path));
   } catch (const pods::ManifestError& e) {
-    respond(status_json(request, status::bad_request, "BadRequest", e.what()));
+    respond(status_response(request, status::bad_request, "BadRequest", e.what()));
   } catch (const pods::SelectorError& e) {
-    respond(status_json(request, status::bad_request, "BadRequest", std::string("labelSelector: ") + e.what()));
+    respond(status_response(request, status::bad_request, "BadRequest", std::string("labelSelector: ") + e.what()));
   } catch (const std::invalid_argument& e) {
-    respond(status_json(request, status::bad_request, "BadRequest", e.what()));
+    respond(status_response(request, status::bad_request, "BadRequest", e.what()));
   } catch (const std::exception& e) {
-    respond(status_json(request, status::internal_server_error, "InternalError", e.what()));
+    respond(status_response(request, status::internal_server_error, "InternalError", e.what()));
   }
   return true;
 }

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "build_info.hpp"
+#include "daemon/api_json.hpp"
 
 namespace deckhand {
 namespace {
@@ -13,20 +14,6 @@ using http::bhttp::status;
 using nlohmann::json;
 
 constexpr std::chrono::minutes kApiCallTimeout{2};
-
-// JSON text of a body that may carry plugin-provided strings: never throws on
-// invalid UTF-8, it substitutes U+FFFD instead.
-std::string to_text(const json& body) {
-  return body.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
-}
-
-// Errors on the local API have the shape of a Kubernetes Status object.
-http::Response status_response(const http::Request& request, status code, const std::string& reason,
-                               const std::string& message) {
-  json body = {{"kind", "Status"},     {"apiVersion", "v1"},           {"status", "Failure"},
-               {"message", message}, {"reason", reason}, {"code", static_cast<int>(code)}};
-  return http::make_response(request, code, to_text(body), "application/json");
-}
 
 std::pair<status, const char*> http_status_for(int32_t plugin_status) {
   switch (plugin_status) {

@@ -1,8 +1,6 @@
 // Typed plugin calls for the pod workers; see pod_backend.hpp.
 #include "podworkers/pod_backend.hpp"
 
-#include <time.h>
-
 #include "plugins/call_context.hpp"
 #include "plugins/plugin.hpp"
 
@@ -12,10 +10,7 @@ namespace {
 using json = nlohmann::json;
 
 uint64_t deadline_after(std::chrono::milliseconds timeout) {
-  timespec now{};
-  ::clock_gettime(CLOCK_MONOTONIC, &now);
-  const uint64_t now_ns = static_cast<uint64_t>(now.tv_sec) * 1000000000ull + static_cast<uint64_t>(now.tv_nsec);
-  return now_ns + static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(timeout).count());
+  return monotonic_now_ns() + static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(timeout).count());
 }
 
 RuntimeContainer container_of(const json& state) {

@@ -79,14 +79,20 @@ void PodManager::relist() {
 
 namespace {
 
-// What a pod's containers looked like, to tell whether a listing changed them.
-std::string fingerprint(const std::vector<RuntimeContainer>& containers, const std::string& uid) {
-  std::string out;
+// What each pod's containers looked like ("id=status;..." by pod uid), to
+// tell which pods a listing changed: one pass over the listing, not one per pod.
+std::map<std::string, std::string> fingerprints(const std::vector<RuntimeContainer>& containers) {
+  std::map<std::string, std::string> out;
   for (const RuntimeContainer& c : containers) {
     const auto found = c.annotations.find(annotations::kPodUid);
-    if (found != c.annotations.end() && found->second == uid) out += c.id + "=" + c.status + ";";
+    if (found != c.annotations.end()) out[found->second] += c.id + "=" + c.status + ";";
   }
   return out;
+}
+
+std::string fingerprint_of(const std::map<std::string, std::string>& all, const std::string& uid) {
+  const auto found = all.find(uid);
+  return found == all.end() ? std::string() : found->second;
 }
 
 }  // namespace
@@ -100,10 +106,12 @@ void PodManager::apply_listing(Listing listing) {
     listing_ = std::move(listing);
   }
   const auto now = std::chrono::steady_clock::now();
+  const auto before = fingerprints(previous.containers);
+  const auto after = fingerprints(listing_.containers);
   std::vector<std::string> due;
   for (auto& [uid, slot] : slots_) {
     if (slot.deleting) continue;
-    const bool changed = fingerprint(previous.containers, uid) != fingerprint(listing_.containers, uid);
+    const bool changed = fingerprint_of(before, uid) != fingerprint_of(after, uid);
     const bool resync = slot.resync_at && *slot.resync_at <= now;
     if (changed || resync) due.push_back(uid);
   }
