@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
-# Runs the agent benchmark against an installed deckhand. Builds nothing.
+# Runs the agent benchmark, then the pod benchmark, against an installed
+# deckhand. Builds nothing.
 #
 #   bench/run.sh PREFIX [BUILD_DIR] [benchmark flags...]
 #
 # PREFIX     install prefix holding bin/deckhand and lib/deckhand/plugins
 # BUILD_DIR  build tree holding bench/deckhand-bench-agent (default ./build)
-# Any further arguments (those starting with "-") go to the benchmark,
-# e.g. bench/run.sh /opt/deckhand --quick
+# Any further arguments (those starting with "-") go to the agent benchmark;
+# --quick also to the pod benchmark, e.g. bench/run.sh /opt/deckhand --quick
 set -euo pipefail
 
 usage() {
-  sed -n '2,10s/^# \{0,1\}//p' "$0" >&2
+  sed -n '2,11s/^# \{0,1\}//p' "$0" >&2
   exit "${1:-2}"
 }
 
@@ -39,4 +40,23 @@ if [ ! -x "$agent" ]; then
   exit 2
 fi
 
-exec "$bench_bin" --agent "$agent" "$@"
+status=0
+"$bench_bin" --agent "$agent" "$@" || status=$?
+
+# The pod benchmark (root only: namespaces, cgroups, mounts). It exits 1
+# when pods leaked something, never on a missed latency goal.
+pod_bin=$build_dir/bench/deckhand-bench-pods
+if [ ! -x "$pod_bin" ]; then
+  echo "run.sh: $pod_bin not built; skipping the pod benchmark" >&2
+elif [ "$(id -u)" -ne 0 ]; then
+  echo "run.sh: the pod benchmark needs root; skipping it" >&2
+else
+  pod_flags=()
+  for arg in "$@"; do
+    [ "$arg" = --quick ] && pod_flags+=(--quick)
+  done
+  pod_status=0
+  "$pod_bin" --deckhand "$agent" "${pod_flags[@]}" || pod_status=$?
+  [ "$status" -ne 0 ] || status=$pod_status
+fi
+exit "$status"

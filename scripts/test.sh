@@ -37,6 +37,8 @@ echo "== benchmark: image pull, deckhand vs containerd (figures)"
 build/bench/deckhand-bench-storage --deckhand build/stage/bin/deckhand --runs 5
 echo "== benchmark: pod network attach, deckhand vs the CNI bridge plugin (figures)"
 build/bench/deckhand-bench-network --deckhand build/stage/bin/deckhand --runs 100
+echo "== benchmark: pod start latency (100 networked pods) and churn (500 pods, leak check)"
+build/bench/deckhand-bench-pods --deckhand build/stage/bin/deckhand
 
 echo "== the whole suite"
 ctest --test-dir build --output-on-failure -j"$jobs"

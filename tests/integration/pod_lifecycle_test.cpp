@@ -9,18 +9,18 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <unistd.h>
 
 #include <chrono>
-#include <algorithm>
 #include <filesystem>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
-#include <thread>
+#include <vector>
 
 #include "agent_fixture.hpp"
+#include "pod_test_support.hpp"
 #include "process.hpp"
-#include "temp_dir.hpp"
 
 namespace deckhand::test {
 namespace {
@@ -30,114 +30,14 @@ using json = nlohmann::json;
 using namespace std::chrono_literals;
 using ::testing::HasSubstr;
 
-// The busybox image archive, built once per test process.
-const std::string& busybox_archive() {
-  static TempDir dir("deckhand-pod-image");
-  static const std::string archive = [] {
-    const std::string layout = dir / "layout";
-    const CommandResult built = run_command(
-        {"bash", std::string(DECKHAND_SOURCE_DIR) + "/tests/fixtures/make-busybox-image.sh", layout, "busybox"}, "", 120s);
-    if (built.exit_code != 0) throw std::runtime_error("make-busybox-image.sh: " + built.err);
-    const std::string tar = dir / "busybox.tar";
-    const CommandResult packed = run_command({"tar", "-C", layout, "-cf", tar, "."});
-    if (packed.exit_code != 0) throw std::runtime_error("tar: " + packed.err);
-    return tar;
-  }();
-  return archive;
-}
-
-class PodLifecycleTest : public ::testing::Test {
+class PodLifecycleTest : public pods::PodTest {
  protected:
-  void SetUp() override {
-    if (::geteuid() != 0) GTEST_SKIP() << "pods need root";
-    const std::string id = std::to_string(::getpid()) + "-" + std::to_string(counter_++);
-    cgroup_parent_ = "deckhand-pod-test-" + id;
-    const std::string plugins =
-        "  - path: libdeckhand-runtime-native.so\n    config:\n      root: @TMP@/runtime\n      netns_dir: @TMP@/netns\n"
-        "      cgroup_parent: deckhand-pod-test-" + id + "\n"
-        "  - path: libdeckhand-storage-overlay.so\n    config:\n      root: @TMP@/storage\n";
-    const std::string pods =
-        "pods:\n  manifest_dir: @TMP@/pods\n  log_dir: @TMP@/pod-logs\n  node_name: test-node\n  node_ip: 127.0.0.1\n"
-        "  crash_loop_backoff_seconds: 1\n  max_crash_loop_backoff_seconds: 4\n";
-    agent_ = std::make_unique<AgentUnderTest>(plugins, pods);
-    ASSERT_TRUE(agent_->serving()) << agent_->stderr_text();
-    const CommandResult loaded = run_deckhand(
-        {"image", "--config", agent_->config_path(), "load", "-i", busybox_archive(), "--name", "local/busybox:1"}, "", 60s);
-    ASSERT_EQ(loaded.exit_code, 0) << loaded.err;
+  // The shared one-container pod, with the pod's name in POD_NAME through
+  // the downward API.
+  static std::string pod_yaml(const std::string& name, const std::string& script, const std::string& policy = "Always") {
+    return PodTest::pod_yaml(name, script, policy) +
+           "    env:\n    - name: POD_NAME\n      valueFrom: {fieldRef: {fieldPath: metadata.name}}\n";
   }
-
-  void TearDown() override {
-    if (!agent_) return;
-    // A test that failed after killing its agent still gets its pods
-    // removed: a new agent re-adopts them and deletes them.
-    if (!agent_->running()) {
-      EXPECT_TRUE(agent_->start()) << agent_->stderr_text();
-    }
-    // Every pod goes, so nothing of the test outlives it (containers, their
-    // overlay mounts, sandbox pins, cgroups).
-    for (const std::string& name : pod_names()) agent_->cli("delete", "pod", name);
-    EXPECT_TRUE(eventually([&] { return pod_names().empty(); }, 60s)) << agent_->stderr_text();
-    const CommandResult list = run_deckhand({"oci", "--root", agent_->path("runtime"), "list", "-q"});
-    EXPECT_EQ(list.out, "") << "containers left behind";
-    // No pod cgroup is left; the QoS tiers under the test's cgroup parent
-    // (which a node keeps, as the kubelet keeps kubepods/besteffort) go too.
-    std::error_code error;
-    for (const auto& hierarchy : fs::directory_iterator("/sys/fs/cgroup", error)) {
-      const fs::path parent = hierarchy.path() / cgroup_parent_;
-      if (!fs::is_directory(parent)) continue;
-      std::vector<fs::path> dirs;
-      for (const auto& entry : fs::recursive_directory_iterator(parent, error)) {
-        if (!entry.is_directory()) continue;
-        EXPECT_NE(entry.path().filename().string().rfind("pod", 0), 0u) << "left behind: " << entry.path();
-        dirs.push_back(entry.path());
-      }
-      std::sort(dirs.rbegin(), dirs.rend());
-      for (const fs::path& dir : dirs) ::rmdir(dir.c_str());
-      ::rmdir(parent.c_str());
-    }
-  }
-
-  std::vector<std::string> pod_names() const {
-    const CommandResult r = agent_->cli("get", "pods", "-o", "json");
-    std::vector<std::string> names;
-    const json list = json::parse(r.out, nullptr, false);
-    if (list.is_discarded()) return names;
-    for (const json& item : list.value("items", json::array())) names.push_back(item["metadata"].value("name", ""));
-    return names;
-  }
-
-  json pod(const std::string& name) const {
-    const CommandResult r = agent_->cli("get", "pod", name, "-o", "json");
-    return json::parse(r.out, nullptr, false);
-  }
-
-  CommandResult apply(const std::string& manifest) const {
-    const std::string file = agent_->path("manifest-" + std::to_string(manifests_++) + ".yaml");
-    write(file, manifest);
-    return agent_->cli("apply", "-f", file);
-  }
-
-  static void write(const std::string& path, const std::string& text) {
-    FILE* f = std::fopen(path.c_str(), "w");
-    std::fputs(text.c_str(), f);
-    std::fclose(f);
-  }
-
-  // A one-container hostNetwork pod running `script` in busybox's sh.
-  static std::string pod_yaml(const std::string& name, const std::string& script, const std::string& policy = "Always",
-                              const std::string& extra_spec = "") {
-    return "apiVersion: v1\nkind: Pod\nmetadata:\n  name: " + name + "\n  labels: {app: " + name +
-           "}\nspec:\n  hostNetwork: true\n  restartPolicy: " + policy + "\n  terminationGracePeriodSeconds: 5\n" +
-           extra_spec + "  containers:\n  - name: main\n    image: local/busybox:1\n    command: [\"sh\", \"-c\", " +
-           json(script).dump() + "]\n    env:\n    - name: POD_NAME\n      valueFrom: {fieldRef: {fieldPath: metadata.name}}\n";
-  }
-
-  static std::string phase(const json& p) { return p.is_object() ? p["status"].value("phase", "") : ""; }
-
-  std::unique_ptr<AgentUnderTest> agent_;
-  std::string cgroup_parent_;
-  static inline int counter_ = 0;
-  mutable int manifests_ = 0;
 };
 
 TEST_F(PodLifecycleTest, ApplyRunsThePodAndGetDescribeLogsAndDeleteWorkLikeKubectl) {
@@ -243,6 +143,21 @@ TEST_F(PodLifecycleTest, NeverAndOnFailureEndThePodWithTheRightPhase) {
   const std::string table = agent_->cli("get", "pods").out;
   EXPECT_THAT(table, ::testing::ContainsRegex("fails +0/1 +Error +0"));
   EXPECT_THAT(table, ::testing::ContainsRegex("succeeds +0/1 +Completed +0"));
+}
+
+// RuntimeDefault's seccomp profile follows the container's capabilities, as
+// containerd builds it: with SYS_ADMIN added, mount(2) is allowed (with the
+// default capabilities' profile it stays blocked whatever the capability).
+TEST_F(PodLifecycleTest, AnAddedCapabilityIsAllowedByTheSeccompProfileToo) {
+  const std::string context =
+      "    securityContext:\n      capabilities: {add: [SYS_ADMIN]}\n";
+  ASSERT_EQ(apply(pod_yaml("admin", "mkdir -p /m && mount -t tmpfs none /m && echo mounted", "Never") + context)
+                .exit_code,
+            0);
+  ASSERT_TRUE(eventually([&] { return phase(pod("admin")) == "Succeeded" || phase(pod("admin")) == "Failed"; }, 30s))
+      << pod("admin").dump(1);
+  EXPECT_EQ(phase(pod("admin")), "Succeeded") << agent_->cli("logs", "admin").out;
+  EXPECT_EQ(agent_->cli("logs", "admin").out, "mounted\n");
 }
 
 TEST_F(PodLifecycleTest, InitContainersRunInOrderBeforeTheContainers) {

@@ -388,6 +388,20 @@ TEST_F(RuntimeAgentTest, ANewAgentAdoptsContainersOfAKilledOne) {
 // ---------------------------------------------------------------------------
 // 4. Graceful and forced stop
 
+// The agent ignores SIGPIPE (a closed client must not kill it); that must not
+// pass through the monitor and execve into the container, whose programs
+// expect to die of SIGPIPE when their reader goes away (`yes | head`).
+TEST_F(RuntimeAgentTest, TheContainerStartsWithNoSignalIgnoredOrBlocked) {
+  BusyboxBundle bundle({"sleep", "100"});
+  const std::string id = unique_id("rta-signals");
+  const pid_t pid = run_detached(bundle, id);
+  ASSERT_GT(pid, 0);
+  EXPECT_EQ(status_mask(pid, "SigIgn"), 0u);
+  EXPECT_EQ(status_mask(pid, "SigBlk"), 0u);
+  must("kill", {{"id", id}, {"signal", "KILL"}});
+  ASSERT_TRUE(call("wait", {{"id", id}}, 5s).ok());
+}
+
 TEST_F(RuntimeAgentTest, TermStopsAContainerThatTrapsItAndKillStopsOneThatIgnoresIt) {
   BusyboxBundle graceful_bundle({"sh", "-c", "trap \"exit 0\" TERM; while true; do sleep 0.1; done"});
   BusyboxBundle stubborn_bundle({"sh", "-c", "trap \"\" TERM; while true; do sleep 0.1; done"});

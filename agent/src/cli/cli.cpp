@@ -27,6 +27,7 @@ Commands:
   get        List pods: deckhand get pods [NAME...] [-n NS | -A] [-o wide|yaml|json|name] [-l SELECTOR]
   describe   Show a pod's details and events: deckhand describe pod NAME
   logs       Print a container's log: deckhand logs POD [-c CONTAINER] [--tail N] [-p] [--since 5m]
+  exec       Run a command in a container: deckhand exec [-i] [-t] POD [-c CONTAINER] -- COMMAND [ARGS...]
   delete     Delete pods: deckhand delete pod NAME... | deckhand delete -f FILE
   image      Manage images: pull, load, ls, inspect, rm, prune
   oci        Run OCI bundles with the runtime plugin, runc-style (create, start, state, kill, delete, run, list)
@@ -76,6 +77,7 @@ int run(int argc, char** argv) {
     if (topic == "get") return get_command(args);
     if (topic == "describe") return describe_command(args);
     if (topic == "logs") return logs_command(args);
+    if (topic == "exec") return exec_command(args);
     if (topic == "delete") return delete_command(args);
     return fail("unknown command \"" + topic + "\" for \"deckhand help\"");
   }
@@ -88,6 +90,7 @@ int run(int argc, char** argv) {
   if (command == "get") return get_command(args);
   if (command == "describe") return describe_command(args);
   if (command == "logs") return logs_command(args);
+  if (command == "exec") return exec_command(args);
   if (command == "delete") return delete_command(args);
   std::cerr << "error: unknown command \"" << command << "\" for \"deckhand\"\nRun 'deckhand --help' for usage.\n";
   return 1;

@@ -23,6 +23,8 @@ int get_command(const std::vector<std::string>& args);
 int describe_command(const std::vector<std::string>& args);
 int delete_command(const std::vector<std::string>& args);
 int logs_command(const std::vector<std::string>& args);
+// `kubectl exec` on the local API's exec stream (exec_command.cpp).
+int exec_command(const std::vector<std::string>& args);
 
 // Parses args against `options` (+ positionals); prints usage for --help.
 // Returns -1 to continue, or an exit code to return at once.

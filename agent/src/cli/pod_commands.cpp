@@ -1,18 +1,22 @@
 // `deckhand apply|get|describe|delete|logs`: kubectl's pod commands, with
 // its flags, output and exit codes, on the agent's local API (the core/v1
-// pod routes, /v1/apply, events and logs). Rendering lives in pod_table,
-// pod_describe and object_output; this file parses the command line, calls
-// the agent and reports as kubectl does: results on stdout, "Error from
+// pod routes, /v1/apply, events and logs; `get -w` and `logs -f` read the
+// API's streams, api_stream). Rendering lives in pod_table, pod_describe
+// and object_output; this file parses the command line, calls the agent and
+// reports as kubectl does: results on stdout, "Error from
 // server (Reason): message" for the agent's Status errors and "error: ..."
 // for the user's, exit 1 when anything failed.
 #include <cctype>
 #include <chrono>
 #include <cmath>
+#include <csignal>
+#include <cstdlib>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <optional>
 
 #include "cli/api_client.hpp"
+#include "cli/api_stream.hpp"
 #include "cli/commands.hpp"
 #include "cli/json_access.hpp"
 #include "cli/manifest_input.hpp"
@@ -20,6 +24,7 @@
 #include "cli/pod_describe.hpp"
 #include "cli/pod_table.hpp"
 #include "pods/pod_parse.hpp"
+#include "util/url_encoding.hpp"
 
 namespace deckhand::cli {
 
@@ -39,7 +44,11 @@ applies its *.yaml, *.yml and *.json files in name order; - reads standard input
 const char* const kGetUsage = R"(List pods, as kubectl get pods does.
 
 Usage:
-  deckhand get pods|pod|po [NAME...] [-n NS | -A] [-o wide|yaml|json|name] [-l SELECTOR] [--no-headers])";
+  deckhand get pods|pod|po [NAME...] [-n NS | -A] [-o wide|yaml|json|name] [-l SELECTOR] [--no-headers]
+  deckhand get pods|pod|po [NAME] -w|--watch|--watch-only [--output-watch-events] [...]
+
+-w prints the pods, then a line (or an object) each time one changes, until
+interrupted (exit 1, as kubectl) or the agent ends the watch (exit 0).)";
 
 const char* const kDescribeUsage = R"(Show a pod's details and events, as kubectl describe does.
 
@@ -55,24 +64,11 @@ Usage:
 const char* const kLogsUsage = R"(Print a container's log, as kubectl logs does.
 
 Usage:
-  deckhand logs POD [CONTAINER] [-c CONTAINER] [--tail N] [-p|--previous] [--timestamps] [--since 5s|2m|3h] [-n NS])";
+  deckhand logs POD [CONTAINER] [-c CONTAINER] [-f|--follow] [--tail N] [-p|--previous] [--timestamps] [--since 5s|2m|3h] [-n NS]
 
-// Percent-encodes all but RFC 3986's unreserved characters.
-std::string url_encode(std::string_view value) {
-  static const char* const kHex = "0123456789ABCDEF";
-  std::string out;
-  for (const char c : value) {
-    const auto byte = static_cast<unsigned char>(c);
-    if (std::isalnum(byte) != 0 || c == '-' || c == '.' || c == '_' || c == '~') {
-      out += c;
-    } else {
-      out += '%';
-      out += kHex[byte >> 4];
-      out += kHex[byte & 0xF];
-    }
-  }
-  return out;
-}
+-f goes on printing what the container writes until it exits (a restart ends
+it with the old run's log).)";
+
 
 // The StatusReason kubectl shows for an HTTP code (apimachinery errors.go).
 std::string reason_for_code(int code) {
@@ -210,9 +206,98 @@ struct GetOptions {
   std::string output;
   std::string selector;
   bool no_headers = false;
+  bool watch = false;
+  bool watch_only = false;           // --watch-only: no current pods first
+  bool output_watch_events = false;  // objects wrapped in {"type", "object"}, an EVENT column
 };
 
-int get_pods(const ApiClient& client, const std::vector<std::string>& names, const GetOptions& options) {
+// `get -w`'s output, an event at a time: table rows (the header and widths
+// set by the first rows), or each object as -o json/yaml/name prints it.
+class WatchPrinter {
+ public:
+  explicit WatchPrinter(const GetOptions& options)
+      : options_(options),
+        table_(PodTableOptions{options.output == "wide", options.all_namespaces, options.no_headers},
+               options.output_watch_events) {}
+
+  void print(const std::vector<PodTableStream::Row>& events) {
+    std::string out;
+    if (options_.output == "json" || options_.output == "yaml") {
+      for (const PodTableStream::Row& event : events) {
+        const json object = options_.output_watch_events ? json{{"type", event.event}, {"object", with_type(event.pod)}}
+                                                         : with_type(event.pod);
+        if (options_.output == "json") {
+          out += to_kubectl_json(object);
+        } else {
+          out += (printed_++ == 0 ? "" : "---\n") + to_kubectl_yaml(object);  // go-yaml's document separator
+        }
+      }
+    } else if (options_.output == "name") {
+      for (const PodTableStream::Row& event : events) out += "pod/" + text(member(event.pod, "metadata"), "name") + "\n";
+    } else {
+      out = table_.print(events, std::chrono::system_clock::now());
+    }
+    std::cout << out << std::flush;
+  }
+
+ private:
+  GetOptions options_;
+  PodTableStream table_;
+  int printed_ = 0;
+};
+
+// kubectl's get -w ends with exit 1 when interrupted (its interrupt
+// handler's default); every event was flushed as it was printed.
+extern "C" void exit_interrupted(int) { std::_Exit(1); }
+
+// `get -w`: one watch of the agent, asked for its initial events and the
+// bookmark that ends them (sendInitialEvents), so the current pods print as
+// one table and nothing is lost between a list and a watch.
+int watch_pods(const std::string& socket, const std::vector<std::string>& names, const GetOptions& options) {
+  if (names.size() > 1) {
+    throw std::runtime_error("watch is only supported on individual resources and resource collections - more than 1 "
+                             "resource was found");
+  }
+  std::string target = (options.all_namespaces ? "/api/v1/pods" : pods_path(options.ns)) +
+                       "?watch=true&sendInitialEvents=true&allowWatchBookmarks=true";
+  if (!options.selector.empty()) target += "&labelSelector=" + url_encode(options.selector);
+  if (!names.empty()) target += "&fieldSelector=" + url_encode("metadata.name=" + names[0]);
+  for (const int signal_number : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) std::signal(signal_number, exit_interrupted);
+
+  ApiStream stream(socket, target);
+  if (stream.status() != 200) return report_server_error({stream.status(), stream.read_rest()});
+  WatchPrinter printer(options);
+  std::vector<PodTableStream::Row> initial;
+  bool initial_done = false;
+  while (const std::optional<std::string> line = stream.read_line()) {
+    if (line->empty()) continue;
+    const json event = json::parse(*line, nullptr, false);
+    if (!event.is_object()) throw std::runtime_error("the agent sent an invalid watch event: " + line->substr(0, 200));
+    const std::string type = text(event, "type");
+    const json& object = member(event, "object");
+    if (type == "ERROR") return report_server_error({integer(object, "code") > 0 ? static_cast<int>(integer(object, "code")) : 500,
+                                                     object.dump()});
+    if (type == "BOOKMARK") {
+      const json& annotations = member(member(object, "metadata"), "annotations");
+      if (initial_done || text(annotations, "k8s.io/initial-events-end") != "true") continue;
+      initial_done = true;
+      if (!names.empty() && initial.empty()) {
+        std::cerr << "Error from server (NotFound): pods \"" << names[0] << "\" not found\n";
+        return 1;
+      }
+      if (!options.watch_only) printer.print(initial);
+      continue;
+    }
+    if (!initial_done) {
+      initial.push_back({type, object});
+      continue;
+    }
+    printer.print({{type, object}});
+  }
+  return 0;
+}
+
+int get_pods(const std::string& socket, const std::vector<std::string>& names, const GetOptions& options) {
   if (options.output != "" && options.output != "wide" && options.output != "json" && options.output != "yaml" &&
       options.output != "name") {
     throw std::runtime_error("unable to match a printer suitable for the output format \"" + options.output +
@@ -224,6 +309,8 @@ int get_pods(const ApiClient& client, const std::vector<std::string>& names, con
   if (!names.empty() && options.all_namespaces) {
     throw std::runtime_error("a resource cannot be retrieved by name across all namespaces");
   }
+  if (options.watch || options.watch_only) return watch_pods(socket, names, options);
+  const ApiClient client(socket);
   std::vector<json> pods;
   int failures = 0;
   if (names.empty()) {
@@ -332,7 +419,7 @@ struct LogOptions {
   std::string since;
 };
 
-int print_logs(const ApiClient& client, const std::vector<std::string>& words, LogOptions options) {
+int print_logs(const std::string& socket, const std::vector<std::string>& words, LogOptions options, bool follow) {
   if (words.empty() || words.size() > 2) {
     throw std::runtime_error("expected 'logs POD [CONTAINER] [-c CONTAINER]': POD is a required argument for the logs "
                              "command");
@@ -359,7 +446,16 @@ int print_logs(const ApiClient& client, const std::vector<std::string>& words, L
     if (seconds < 0) throw std::runtime_error("--since must be greater than 0");
     if (seconds > 0) add("sinceSeconds", std::to_string(seconds));
   }
-  const ApiResponse response = client.get(pod_path(options.ns, pod) + "/log" + query);
+  if (follow) {
+    // Printed as it arrives; the agent ends the stream when the container
+    // has exited and its log is read (Ctrl-C ends us as it ends kubectl).
+    add("follow", "true");
+    ApiStream stream(socket, pod_path(options.ns, pod) + "/log" + query);
+    if (stream.status() != 200) return report_server_error({stream.status(), stream.read_rest()});
+    while (const std::optional<std::string> piece = stream.read_some()) std::cout << *piece << std::flush;
+    return 0;
+  }
+  const ApiResponse response = ApiClient(socket).get(pod_path(options.ns, pod) + "/log" + query);
   if (response.status != 200) return report_server_error(response);
   std::cout << response.body << std::flush;
   return 0;
@@ -401,10 +497,14 @@ int get_command(const std::vector<std::string>& args) {
       "output,o", po::value(&get_options.output), "wide, yaml, json or name")(
       "selector,l", po::value(&get_options.selector), "a label selector (app=web, tier in (a,b), !canary)")(
       "no-headers", po::bool_switch(&get_options.no_headers), "no header line")(
+      "watch,w", po::bool_switch(&get_options.watch), "after listing the pods, print each change")(
+      "watch-only", po::bool_switch(&get_options.watch_only), "print each change, without listing the pods first")(
+      "output-watch-events", po::bool_switch(&get_options.output_watch_events),
+      "show the event type (ADDED, MODIFIED, DELETED) of each change")(
       "socket", po::value(&socket), "the agent's API socket");
   po::variables_map values;
   if (int code = parse_command_words("get", kGetUsage, args, options, words, values); code >= 0) return code;
-  return guarded([&] { return get_pods(ApiClient(resolve_socket(socket)), pod_names(words, "get"), get_options); });
+  return guarded([&] { return get_pods(resolve_socket(socket), pod_names(words, "get"), get_options); });
 }
 
 int describe_command(const std::vector<std::string>& args) {
@@ -459,12 +559,11 @@ int logs_command(const std::vector<std::string>& args) {
       "previous,p", po::bool_switch(&log_options.previous), "the log of the container's previous run")(
       "timestamps", po::bool_switch(&log_options.timestamps), "prefix each line with its RFC 3339 time")(
       "since", po::value(&log_options.since), "only lines newer than this (5s, 2m, 3h)")(
-      "follow,f", po::bool_switch(&follow), "stream the log (not supported yet)")(
+      "follow,f", po::bool_switch(&follow), "go on printing the log as the container writes it")(
       "socket", po::value(&socket), "the agent's API socket");
   po::variables_map values;
   if (int code = parse_command_words("logs", kLogsUsage, args, options, words, values); code >= 0) return code;
-  if (follow) return fail("deckhand logs: --follow is not supported yet");
-  return guarded([&] { return print_logs(ApiClient(resolve_socket(socket)), words, log_options); });
+  return guarded([&] { return print_logs(resolve_socket(socket), words, log_options, follow); });
 }
 
 }  // namespace deckhand::cli

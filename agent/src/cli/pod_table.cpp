@@ -2,6 +2,8 @@
 // pkg/printers/internalversion/printers.go, on the Pod JSON.
 #include "cli/pod_table.hpp"
 
+#include <algorithm>
+
 #include "cli/json_access.hpp"
 #include "cli/tab_writer.hpp"
 #include "pods/human_duration.hpp"
@@ -165,18 +167,73 @@ std::vector<std::string> pod_row(const json& pod, bool wide, Time now) {
   return row;
 }
 
+namespace {
+
+std::vector<std::string> header_cells(const PodTableOptions& options) {
+  std::vector<std::string> header = {"NAME", "READY", "STATUS", "RESTARTS", "AGE"};
+  if (options.wide) header.insert(header.end(), {"IP", "NODE", "NOMINATED NODE", "READINESS GATES"});
+  if (options.all_namespaces) header.insert(header.begin(), "NAMESPACE");
+  return header;
+}
+
+std::vector<std::string> row_cells(const json& pod, const PodTableOptions& options, Time now) {
+  std::vector<std::string> row = pod_row(pod, options.wide, now);
+  if (options.all_namespaces) row.insert(row.begin(), text(member(pod, "metadata"), "namespace"));
+  return row;
+}
+
+// Width as the tabwriter counts it: UTF-8 code points.
+std::size_t display_width(const std::string& cell) {
+  std::size_t width = 0;
+  for (const char c : cell) width += (static_cast<unsigned char>(c) & 0xC0) != 0x80 ? 1 : 0;
+  return width;
+}
+
+}  // namespace
+
+PodTableStream::PodTableStream(PodTableOptions options, bool event_column)
+    : options_(options), event_column_(event_column) {}
+
+std::string PodTableStream::print(const std::vector<Row>& rows, Time now) {
+  if (rows.empty()) return "";
+  std::vector<std::vector<std::string>> lines;
+  const bool first = widths_.empty();
+  if (first && !options_.no_headers) {
+    lines.push_back(header_cells(options_));
+    if (event_column_) lines.back().insert(lines.back().begin(), "EVENT");
+  }
+  for (const Row& row : rows) {
+    lines.push_back(row_cells(row.pod, options_, now));
+    if (event_column_) lines.back().insert(lines.back().begin(), row.event);
+  }
+  if (first) {
+    // The tabwriter's widths: the widest cell plus the padding, at least the minimum.
+    widths_.assign(lines.front().size(), kTableWriter.min_width);
+    for (const auto& line : lines) {
+      for (std::size_t i = 0; i < line.size(); ++i) {
+        widths_[i] = std::max(widths_[i], display_width(line[i]) + kTableWriter.padding);
+      }
+    }
+  }
+  std::string out;
+  for (const auto& line : lines) {
+    for (std::size_t i = 0; i < line.size(); ++i) {
+      out += line[i];
+      if (i + 1 == line.size()) break;  // the last cell is not padded
+      const std::size_t width = display_width(line[i]);
+      const std::size_t column = i < widths_.size() ? widths_[i] : 0;
+      out += std::string(width + kTableWriter.padding > column ? kTableWriter.padding : column - width, ' ');
+    }
+    out += "\n";
+  }
+  return out;
+}
+
 std::string render_pod_table(const std::vector<json>& pods, const PodTableOptions& options, Time now) {
   if (pods.empty()) return "";
   std::vector<std::vector<std::string>> rows;
-  if (!options.no_headers) {
-    rows.push_back({"NAME", "READY", "STATUS", "RESTARTS", "AGE"});
-    if (options.wide) rows.back().insert(rows.back().end(), {"IP", "NODE", "NOMINATED NODE", "READINESS GATES"});
-    if (options.all_namespaces) rows.back().insert(rows.back().begin(), "NAMESPACE");
-  }
-  for (const json& pod : pods) {
-    rows.push_back(pod_row(pod, options.wide, now));
-    if (options.all_namespaces) rows.back().insert(rows.back().begin(), text(member(pod, "metadata"), "namespace"));
-  }
+  if (!options.no_headers) rows.push_back(header_cells(options));
+  for (const json& pod : pods) rows.push_back(row_cells(pod, options, now));
   std::string text_cells;
   for (const auto& row : rows) {
     for (std::size_t i = 0; i < row.size(); ++i) text_cells += (i == 0 ? "" : "\t") + row[i];

@@ -28,4 +28,27 @@ std::vector<std::string> pod_row(const nlohmann::json& pod, bool wide, pods::Tim
 // `pods` is empty (the caller says "No resources found").
 std::string render_pod_table(const std::vector<nlohmann::json>& pods, const PodTableOptions& options, pods::Time now);
 
+// `get -w`'s table, printed a piece at a time: the first piece with rows
+// (the pods at the start, with the header) is aligned exactly as
+// render_pod_table aligns it and sets the column widths; later rows are
+// padded to those widths, so the columns stay under their header while the
+// cells fit (kubectl aligns each later row on its own, which drifts).
+class PodTableStream {
+ public:
+  // `event_column`: an EVENT column first (--output-watch-events).
+  PodTableStream(PodTableOptions options, bool event_column);
+
+  struct Row {
+    std::string event;  // ADDED, MODIFIED, DELETED (shown with event_column)
+    nlohmann::json pod;
+  };
+  // The lines for `rows`, the header before the first; "" for no rows.
+  std::string print(const std::vector<Row>& rows, pods::Time now);
+
+ private:
+  PodTableOptions options_;
+  bool event_column_;
+  std::vector<std::size_t> widths_;  // set by the first print with rows
+};
+
 }  // namespace deckhand::cli

@@ -181,6 +181,16 @@ int run_agent(const Config& config) {
     }
   }
 
+  // Streams (logs -f, get -w, exec) had their sockets shut down with the
+  // listener; their threads may still be in a plugin call, so wait for them
+  // like for the workers below.
+  if (!api->wait_for_streams(kShutdownGrace)) {
+    spdlog::error("local API streams still running {}s after the stop signal; exiting without destroying plugins",
+                  kShutdownGrace.count());
+    ::unlink(config.socket.c_str());
+    std::_Exit(1);
+  }
+
   // Shutdown order: no new calls, wait for running ones, then the instances.
   // A plugin call cannot be interrupted; one that never returns must not keep
   // the node agent from stopping, and its instance must not be destroyed

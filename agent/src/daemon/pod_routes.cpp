@@ -1,14 +1,18 @@
 // The local API's pod routes, Kubernetes-shaped: /api/v1/pods,
-// /api/v1/namespaces/{ns}/pods[/{name}[/log]], /api/v1/namespaces/{ns}/events
+// /api/v1/namespaces/{ns}/pods[/{name}[/log]] (lists also as watches, logs
+// also followed: watch_streams.hpp), /api/v1/namespaces/{ns}/events
 // and POST /v1/apply (the manifest text as the body). Errors are Status
 // objects with Kubernetes' reasons and messages.
 #include <nlohmann/json.hpp>
 
 #include "daemon/api_json.hpp"
+#include "daemon/exec_stream.hpp"
 #include "daemon/pod_service.hpp"
 #include "daemon/routes.hpp"
+#include "daemon/watch_streams.hpp"
 #include "pods/label_selector.hpp"
 #include "pods/pod_parse.hpp"
+#include "util/url_encoding.hpp"
 
 namespace deckhand {
 namespace {
@@ -16,28 +20,6 @@ namespace {
 using http::bhttp::status;
 using http::bhttp::verb;
 using nlohmann::json;
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-std::string url_decode(const std::string& text) {
-  std::string out;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '+') {
-      out += ' ';
-    } else if (text[i] == '%' && i + 2 < text.size() && hex_value(text[i + 1]) >= 0 && hex_value(text[i + 2]) >= 0) {
-      out += static_cast<char>(hex_value(text[i + 1]) * 16 + hex_value(text[i + 2]));
-      i += 2;
-    } else {
-      out += text[i];
-    }
-  }
-  return out;
-}
 
 std::map<std::string, std::string> query_of(const http::Request& request) {
   std::map<std::string, std::string> out;
@@ -75,6 +57,30 @@ std::optional<int64_t> number_parameter(const std::map<std::string, std::string>
   return value;
 }
 
+// GET /api/v1[/namespaces/{ns}]/pods: the PodList, or with watch=true its
+// watch events as a stream (labelSelector and fieldSelector apply to both).
+void list_pods(PodService& service, const http::Request& request, const std::map<std::string, std::string>& query,
+               const std::string& ns, http::Responder& respond) {
+  PodFilter filter;
+  filter.namespace_ = ns;
+  if (query.count("labelSelector")) filter.label_selector = query.at("labelSelector");
+  if (query.count("fieldSelector")) add_field_selector(query.at("fieldSelector"), filter);
+  std::vector<json> pods = filtered_pods(service, filter);
+  const auto watch = query.find("watch");
+  if (watch == query.end() || (watch->second != "true" && watch->second != "1")) {
+    json list = {{"kind", "PodList"}, {"apiVersion", "v1"}, {"metadata", json::object()}, {"items", json::array()}};
+    for (json& pod : pods) list["items"].push_back(std::move(pod));
+    respond(http::make_response(request, status::ok, to_text(list), "application/json"));
+    return;
+  }
+  PodWatchOptions options;
+  options.filter = filter;
+  options.initial_events_end = query.count("sendInitialEvents") && query.at("sendInitialEvents") == "true";
+  options.timeout_seconds = number_parameter(query, "timeoutSeconds");
+  respond.stream(http::make_response(request, status::ok, "", "application/json"),
+                 watch_pods_stream(service, std::move(options), std::move(pods)));
+}
+
 }  // namespace
 
 bool Routes::pod_api(const http::Request& request, const std::string& path, http::Responder& respond) {
@@ -99,17 +105,14 @@ bool Routes::pod_api(const http::Request& request, const std::string& path, http
       return true;
     }
     const std::vector<std::string> parts = split_path(path);  // api v1 ...
-    const auto selector = query.count("labelSelector") ? query.at("labelSelector") : "";
-    if (parts.size() == 3 && parts[2] == "pods" && method == verb::get) {
-      respond(http::make_response(request, status::ok, to_text(pods_->list("", selector)), "application/json"));
+    const bool all_pods = parts.size() == 3 && parts[2] == "pods";
+    const bool namespace_pods = parts.size() == 5 && parts[2] == "namespaces" && parts[4] == "pods";
+    if ((all_pods || namespace_pods) && method == verb::get) {
+      list_pods(*pods_, request, query, all_pods ? "" : parts[3], respond);
       return true;
     }
     if (parts.size() >= 5 && parts[2] == "namespaces") {
       const std::string& ns = parts[3];
-      if (parts.size() == 5 && parts[4] == "pods" && method == verb::get) {
-        respond(http::make_response(request, status::ok, to_text(pods_->list(ns, selector)), "application/json"));
-        return true;
-      }
       if (parts.size() == 5 && parts[4] == "events" && method == verb::get) {
         std::string name;
         const auto field = query.find("fieldSelector");
@@ -143,18 +146,26 @@ bool Routes::pod_api(const http::Request& request, const std::string& path, http
           return true;
         }
       }
+      if (parts.size() == 7 && parts[4] == "pods" && parts[6] == "exec") {
+        serve_exec(request, respond, *pods_, plugins_, ns, parts[5]);  // exec_stream.cpp
+        return true;
+      }
       if (parts.size() == 7 && parts[4] == "pods" && parts[6] == "log" && method == verb::get) {
         PodService::LogRequest log;
         if (query.count("container")) log.container = query.at("container");
-        if (query.count("follow") && query.at("follow") == "true") {
-          respond(status_response(request, status::bad_request, "BadRequest", "following logs is not supported yet"));
-          return true;
-        }
         log.tail_lines = number_parameter(query, "tailLines");
         log.since_seconds = number_parameter(query, "sinceSeconds");
         log.previous = query.count("previous") && query.at("previous") == "true";
         log.timestamps = query.count("timestamps") && query.at("timestamps") == "true";
         try {
+          if (query.count("follow") && query.at("follow") == "true") {
+            // Resolved here, so a pod or container that is not there is a
+            // plain 4xx answer; the stream then reads the file on its own thread.
+            PodService::LogTarget target = pods_->log_target(ns, parts[5], log);
+            respond.stream(http::make_response(request, status::ok, "", "text/plain; charset=utf-8"),
+                           follow_log_stream(*pods_, ns, parts[5], std::move(target), PodService::log_options(log)));
+            return true;
+          }
           respond(http::make_response(request, status::ok, pods_->logs(ns, parts[5], log), "text/plain; charset=utf-8"));
         } catch (const PodService::LogError& e) {
           respond(status_response(request, static_cast<status>(e.http_status),

@@ -234,7 +234,32 @@ bool PodService::remove(const std::string& namespace_, const std::string& name, 
   return result.deleted;
 }
 
+LogOptions PodService::log_options(const LogRequest& request) {
+  LogOptions options;
+  options.tail_lines = request.tail_lines;
+  options.timestamps = request.timestamps;
+  if (request.since_seconds) options.since = std::chrono::system_clock::now() - std::chrono::seconds(*request.since_seconds);
+  return options;
+}
+
 std::string PodService::logs(const std::string& namespace_, const std::string& name, const LogRequest& request) const {
+  return read_container_log(log_target(namespace_, name, request).path, log_options(request));
+}
+
+bool PodService::log_target_running(const std::string& namespace_, const std::string& name, const LogTarget& target) const {
+  const std::shared_ptr<PodWorker> worker = manager_->find(namespace_, name);
+  if (!worker || worker->pod().metadata.uid != target.uid) return false;
+  const PodSnapshot snapshot = worker->snapshot();
+  for (const auto* list : {&snapshot.status.container_statuses, &snapshot.status.init_container_statuses}) {
+    for (const pods::ContainerStatus& s : *list) {
+      if (s.name == target.container) return s.restart_count == target.attempt && s.state.running.has_value();
+    }
+  }
+  return false;
+}
+
+PodService::LogTarget PodService::log_target(const std::string& namespace_, const std::string& name,
+                                             const LogRequest& request) const {
   const std::shared_ptr<PodWorker> worker = manager_->find(namespace_, name);
   if (!worker) throw LogError(404, "pods \"" + name + "\" not found");
   const pods::Pod& pod = worker->pod();
@@ -263,11 +288,44 @@ std::string PodService::logs(const std::string& namespace_, const std::string& n
     }
     --attempt;
   }
-  LogOptions options;
-  options.tail_lines = request.tail_lines;
-  options.timestamps = request.timestamps;
-  if (request.since_seconds) options.since = std::chrono::system_clock::now() - std::chrono::seconds(*request.since_seconds);
-  return read_container_log(worker->log_path(container, attempt), options);
+  return LogTarget{pod.metadata.uid, container, attempt, worker->log_path(container, attempt)};
+}
+
+PodService::ExecTarget PodService::exec_target(const std::string& namespace_, const std::string& name,
+                                               const std::string& container_name) const {
+  ExecTarget target;
+  auto refuse = [&target](int code, std::string message) {
+    target.http_status = code;
+    target.message = std::move(message);
+    return target;
+  };
+  const std::shared_ptr<PodWorker> worker = manager_->find(namespace_, name);
+  if (!worker) return refuse(404, "pods \"" + name + "\" not found");
+  const PodSnapshot snapshot = worker->snapshot();
+  std::string container = container_name;
+  if (container.empty()) {
+    if (snapshot.pod.spec.containers.size() != 1) {
+      std::string names;
+      for (const pods::Container& c : snapshot.pod.spec.containers) names += (names.empty() ? "" : " ") + c.name;
+      return refuse(400, "a container name must be specified for pod " + name + ", choose one of: [" + names + "]");
+    }
+    container = snapshot.pod.spec.containers[0].name;
+  }
+  bool known = false;
+  for (const auto* list : {&snapshot.pod.spec.containers, &snapshot.pod.spec.init_containers}) {
+    for (const pods::Container& c : *list) known = known || c.name == container;
+  }
+  if (!known) return refuse(400, "container " + container + " is not valid for pod " + name);
+  // Only a running container takes an exec; the kubelet's answer otherwise.
+  for (const auto* list : {&snapshot.status.container_statuses, &snapshot.status.init_container_statuses}) {
+    for (const pods::ContainerStatus& s : *list) {
+      const std::string prefix = "deckhand://";
+      if (s.name != container || !s.state.running || s.container_id.rfind(prefix, 0) != 0) continue;
+      target.container_id = s.container_id.substr(prefix.size());
+      return target;
+    }
+  }
+  return refuse(404, "container not found (\"" + container + "\")");
 }
 
 }  // namespace deckhand

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "daemon/container_logs.hpp"
 #include "podworkers/pod_backend.hpp"
 #include "podworkers/pod_manager.hpp"
 #include "pods/manifest_dir.hpp"
@@ -53,6 +54,37 @@ class PodService {
   };
   // The log text; throws LogError (status code and message).
   std::string logs(const std::string& namespace_, const std::string& name, const LogRequest& request) const;
+
+  // How the log text is rendered for `request` (tail, since, timestamps).
+  static LogOptions log_options(const LogRequest& request);
+
+  // What logs() reads: the log file of one attempt of one container of
+  // one pod (by uid, so a pod re-created under the same name is another).
+  struct LogTarget {
+    std::string uid;
+    std::string container;
+    int attempt = 0;
+    std::string path;
+  };
+  // Resolves the container and the attempt as logs() does; throws LogError.
+  LogTarget log_target(const std::string& namespace_, const std::string& name, const LogRequest& request) const;
+  // Whether that attempt still runs: false once it exited, a newer attempt
+  // began, or the pod is gone (what ends `logs -f`).
+  bool log_target_running(const std::string& namespace_, const std::string& name, const LogTarget& target) const;
+
+  // The event loop this service lives on (streams post their questions to it).
+  boost::asio::io_context& io_context() const { return io_; }
+
+  // Where an exec (`kubectl exec`) goes: the runtime id of the running
+  // container `container` of a pod (empty: the pod's only container). When
+  // there is none, `http_status` (404, 400) and `message` say why, in
+  // Kubernetes' words.
+  struct ExecTarget {
+    std::string container_id;
+    int http_status = 0;
+    std::string message;
+  };
+  ExecTarget exec_target(const std::string& namespace_, const std::string& name, const std::string& container) const;
 
   struct LogError : std::runtime_error {
     LogError(int code, const std::string& message) : std::runtime_error(message), http_status(code) {}

@@ -2,7 +2,13 @@
 // metrics) and for unix sockets (the local API). One session per connection,
 // keep-alive, bounded header and body sizes, idle timeouts and a cap on
 // concurrent connections, because every byte that arrives is untrusted.
+// A handler may also answer with a stream (http/stream.hpp): the head, then
+// the connection is the handler's on a thread of its own.
 #pragma once
+
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
@@ -14,6 +20,9 @@
 #include <optional>
 #include <spdlog/spdlog.h>
 #include <string>
+#include <thread>
+
+#include "http/stream.hpp"
 
 namespace deckhand::http {
 
@@ -23,8 +32,22 @@ namespace bhttp = boost::beast::http;
 
 using Request = bhttp::request<bhttp::string_body>;
 using Response = bhttp::response<bhttp::string_body>;
-// Sends the response; call exactly once, from any thread.
-using Responder = std::function<void(Response)>;
+// Sends the response; call exactly once, from any thread: either with a
+// whole response, or with stream() for a response that goes on after its head.
+class Responder {
+ public:
+  using Send = std::function<void(Response)>;
+  using TakeOver = std::function<void(Response, Stream)>;
+  Responder(Send send, TakeOver take_over) : send_(std::move(send)), take_over_(std::move(take_over)) {}
+  void operator()(Response response) const { send_(std::move(response)); }
+  // Writes `head` without a length (the body ends when the connection does,
+  // or the head switches protocols), then runs `stream` on the connection.
+  void stream(Response head, Stream stream) const { take_over_(std::move(head), std::move(stream)); }
+
+ private:
+  Send send_;
+  TakeOver take_over_;
+};
 using Handler = std::function<void(Request&&, Responder)>;
 
 struct Limits {
@@ -62,10 +85,15 @@ class Server : public std::enable_shared_from_this<Server<Protocol>> {
 
   void start() { accept(); }
 
+  // No new connections, and every stream's socket shut down.
   void stop() {
     boost::system::error_code ignored;
     acceptor_.close(ignored);
+    streams_->shut_down_all();
   }
+
+  // After stop(): waits for the streams' threads to return; false on timeout.
+  bool wait_for_streams(std::chrono::milliseconds timeout) { return streams_->wait_empty(timeout); }
 
  private:
   class Session;
@@ -85,7 +113,7 @@ class Server : public std::enable_shared_from_this<Server<Protocol>> {
       return;  // closing the socket is the answer
     }
     if (admit_ && !admit_(socket)) return;
-    std::make_shared<Session>(std::move(socket), handler_, limits_, active_)->run();
+    std::make_shared<Session>(std::move(socket), handler_, limits_, active_, streams_)->run();
   }
 
   net::io_context& io_;
@@ -94,13 +122,19 @@ class Server : public std::enable_shared_from_this<Server<Protocol>> {
   Limits limits_;
   Admit admit_;
   std::shared_ptr<std::atomic<std::size_t>> active_ = std::make_shared<std::atomic<std::size_t>>(0);
+  std::shared_ptr<StreamSet> streams_ = std::make_shared<StreamSet>();
 };
 
 template <class Protocol>
 class Server<Protocol>::Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(Socket socket, Handler handler, Limits limits, std::shared_ptr<std::atomic<std::size_t>> active)
-      : stream_(std::move(socket)), handler_(std::move(handler)), limits_(limits), active_(std::move(active)) {
+  Session(Socket socket, Handler handler, Limits limits, std::shared_ptr<std::atomic<std::size_t>> active,
+          std::shared_ptr<StreamSet> streams)
+      : stream_(std::move(socket)),
+        handler_(std::move(handler)),
+        limits_(limits),
+        active_(std::move(active)),
+        streams_(std::move(streams)) {
     ++*active_;
   }
   ~Session() { --*active_; }
@@ -133,10 +167,60 @@ class Server<Protocol>::Session : public std::enable_shared_from_this<Session> {
     keep_alive_ = request.keep_alive();
     head_ = request.method() == bhttp::verb::head;
     auto self = this->shared_from_this();
-    handler_(std::move(request), [self](Response response) {
-      net::post(self->stream_.get_executor(),
-                [self, response = std::move(response)]() mutable { self->write(std::move(response)); });
-    });
+    handler_(std::move(request),
+             Responder(
+                 [self](Response response) {
+                   net::post(self->stream_.get_executor(),
+                             [self, response = std::move(response)]() mutable { self->write(std::move(response)); });
+                 },
+                 [self](Response head, Stream stream) {
+                   net::post(self->stream_.get_executor(),
+                             [self, head = std::move(head), stream = std::move(stream)]() mutable {
+                               self->write_stream_head(std::move(head), std::move(stream));
+                             });
+                 }));
+  }
+
+  void write_stream_head(Response head, Stream stream) {
+    response_ = std::make_shared<Response>(std::move(head));
+    response_->keep_alive(false);
+    response_->body().clear();
+    serializer_.emplace(*response_);
+    stream_.expires_after(limits_.idle_timeout);
+    bhttp::async_write_header(stream_, *serializer_,
+                              [self = this->shared_from_this(), stream = std::move(stream)](
+                                  beast::error_code ec, std::size_t) mutable {
+                                if (ec) return self->close();
+                                self->hand_over(std::move(stream));
+                              });
+  }
+
+  // The socket leaves the event loop: a blocking copy of it goes to the
+  // stream's own thread, which still counts as one of the open connections.
+  void hand_over(Stream stream) {
+    stream_.expires_never();
+    const int fd = ::fcntl(stream_.socket().native_handle(), F_DUPFD_CLOEXEC, 0);
+    close();
+    if (fd < 0) return;
+    ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+    if (!streams_->add(fd)) {
+      ::close(fd);
+      return;
+    }
+    StreamConnection connection{fd, beast::buffers_to_string(buffer_.data())};
+    ++*active_;
+    std::thread([connection = std::move(connection), stream = std::move(stream), streams = streams_,
+                 active = active_]() mutable {
+      try {
+        stream(connection);
+      } catch (const std::exception& e) {
+        spdlog::warn("http stream ended with an error: {}", e.what());
+      }
+      streams->remove(connection.fd);
+      ::shutdown(connection.fd, SHUT_RDWR);
+      ::close(connection.fd);
+      --*active;
+    }).detach();
   }
 
   void write(Response response) {
@@ -156,7 +240,7 @@ class Server<Protocol>::Session : public std::enable_shared_from_this<Session> {
 
   void close() {
     beast::error_code ignored;
-    stream_.socket().shutdown(Socket::shutdown_send, ignored);
+    if (!serializer_) stream_.socket().shutdown(Socket::shutdown_send, ignored);  // a handed-over stream goes on
     stream_.socket().close(ignored);
   }
 
@@ -164,9 +248,11 @@ class Server<Protocol>::Session : public std::enable_shared_from_this<Session> {
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   std::shared_ptr<Response> response_;
+  std::optional<bhttp::response_serializer<bhttp::string_body>> serializer_;  // a stream's head
   Handler handler_;
   Limits limits_;
   std::shared_ptr<std::atomic<std::size_t>> active_;  // sessions may end on a worker thread
+  std::shared_ptr<StreamSet> streams_;
   bool keep_alive_ = true;
   bool head_ = false;
 };

@@ -164,6 +164,13 @@ std::optional<std::chrono::nanoseconds> PodWorker::start_container(const pods::C
       inputs.all_capabilities = privileged["process"]["capabilities"].value("bounding", std::vector<std::string>{});
     }
     json spec = pods::build_container_spec(pod_, container, inputs);
+    // The template's seccomp profile is the one for the default capabilities;
+    // a container with other capabilities gets the profile for its own.
+    const json bounding = spec["process"]["capabilities"].value("bounding", json::array());
+    if (spec["linux"].contains("seccomp") &&
+        bounding != inputs.template_spec["process"]["capabilities"].value("bounding", json::array())) {
+      spec["linux"]["seccomp"] = context_.templates.seccomp_for(bounding.get<std::vector<std::string>>());
+    }
     if (spec["process"].value("oomScoreAdj", 0) < lowest_oom_score_adj()) {
       spec["process"]["oomScoreAdj"] = lowest_oom_score_adj();
     }

@@ -128,6 +128,10 @@ json PodBackend::default_spec(const std::string& profile) {
   return call(runtime_, "default_spec", {{"profile", profile}}, timeouts_.step);
 }
 
+json PodBackend::default_spec_for(const std::vector<std::string>& capabilities) {
+  return call(runtime_, "default_spec", {{"profile", "RuntimeDefault"}, {"capabilities", capabilities}}, timeouts_.step);
+}
+
 void PodBackend::create_container(const std::string& id, const std::string& bundle, const std::string& log_path) {
   call(runtime_, "create", {{"id", id}, {"bundle", bundle}, {"stdio", "log"}, {"log_path", log_path}}, timeouts_.step);
 }

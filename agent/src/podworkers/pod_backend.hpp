@@ -82,6 +82,9 @@ class PodBackend {
   void remove_sandbox(const std::string& id);
   std::vector<Sandbox> list_sandboxes();
   nlohmann::json default_spec(const std::string& profile);  // RuntimeDefault | Privileged
+  // RuntimeDefault for a container holding `capabilities` (CAP_ names): its
+  // seccomp profile allows what they gate.
+  nlohmann::json default_spec_for(const std::vector<std::string>& capabilities);
 
   // Runtime: containers.
   void create_container(const std::string& id, const std::string& bundle, const std::string& log_path);

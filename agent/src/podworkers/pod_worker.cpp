@@ -28,6 +28,18 @@ json SpecTemplates::get(const std::string& profile) {
   return found->second;
 }
 
+json SpecTemplates::seccomp_for(std::vector<std::string> capabilities) {
+  std::sort(capabilities.begin(), capabilities.end());
+  std::string key = "RuntimeDefault seccomp";
+  for (const std::string& name : capabilities) key += " " + name;
+  std::lock_guard lock(mutex_);
+  auto found = cache_.find(key);
+  if (found == cache_.end()) {
+    found = cache_.emplace(key, backend_.default_spec_for(capabilities)["linux"]["seccomp"]).first;
+  }
+  return found->second;
+}
+
 PodWorker::PodWorker(pods::Pod pod, WorkerContext& context)
     : context_(context), pod_(std::move(pod)), key_(pod_key(pod_.metadata.uid)) {
   for (const pods::Container& c : pod_.spec.init_containers) tracks_.push_back(Track{c.name, true, {}, {}, {}});
@@ -140,12 +152,28 @@ pods::ObservedContainer observed_of(const std::string& name, const std::string& 
 
 }  // namespace
 
-void PodWorker::prepare_volumes() {
+bool PodWorker::prepare_volumes() {
   const json spec = pods::pod_to_json(pod_)["spec"];
   for (const json& volume : spec.value("volumes", json::array())) {
     const std::string name = volume.value("name", "");
-    if (!volume_paths_.count(name)) volume_paths_[name] = context_.backend.prepare_volume(key_, volume);
+    if (volume_paths_.count(name)) continue;
+    try {
+      volume_paths_[name] = context_.backend.prepare_volume(key_, volume);
+    } catch (const std::exception& e) {
+      // The kubelet's volume manager: a FailedMount event naming the volume
+      // (operation_generator.go's "MountVolume.SetUp failed for volume"), the
+      // pod left Pending with its containers in ContainerCreating, retried.
+      // The storage plugin names the volume itself; said once is enough.
+      std::string why = e.what();
+      const std::string named = "volume \"" + name + "\": ";
+      if (why.rfind(named, 0) == 0) why.erase(0, named.size());
+      event(nullptr, pods::EventType::warning, pods::event_reasons::kFailedMount,
+            "MountVolume.SetUp failed for volume \"" + name + "\" : " + why);
+      spdlog::warn("pod {}/{}: cannot set up volume {}: {}", pod_.metadata.namespace_, pod_.metadata.name, name, why);
+      return false;
+    }
   }
+  return true;
 }
 
 void PodWorker::connect_network() {
@@ -161,9 +189,11 @@ void PodWorker::connect_network() {
   for (const json& c : spec.value("containers", json::array())) {
     for (const json& port : c.value("ports", json::array())) ports.push_back(port);
   }
+  // A new sandbox's address is whatever this attach gives: if it fails, the
+  // pod has none (the old one was released with the old sandbox).
+  pod_ip_.clear();
   const json result = context_.backend.attach_network(
       {{"pod_id", key_}, {"netns", sandbox_->namespaces.at("network")}, {"ifname", "eth0"}, {"ports", ports}});
-  pod_ip_.clear();
   for (const json& ip : result.value("ips", json::array())) {
     const std::string address = ip.value("address", "");
     if (pod_ip_.empty() && !address.empty()) pod_ip_ = address.substr(0, address.find('/'));
@@ -172,8 +202,8 @@ void PodWorker::connect_network() {
 }
 
 bool PodWorker::make_sandbox() {
+  if (!prepare_volumes()) return false;
   try {
-    prepare_volumes();
     if (!sandbox_) {
       std::vector<std::string> namespaces = {"ipc"};
       if (!pod_.spec.host_network) {

@@ -44,6 +44,10 @@ class SpecTemplates {
  public:
   explicit SpecTemplates(PodBackend& backend) : backend_(backend) {}
   nlohmann::json get(const std::string& profile);
+  // linux.seccomp of RuntimeDefault for a container whose bounding set is
+  // `capabilities` (containerd builds the default profile from the spec's
+  // capabilities: a container that adds CAP_SYS_TIME may call settimeofday).
+  nlohmann::json seccomp_for(std::vector<std::string> capabilities);
 
  private:
   PodBackend& backend_;
@@ -136,7 +140,7 @@ class PodWorker {
 
   void observe(const std::vector<ObservedInstance>& instances, uint64_t listed_at);
   uint64_t next_sequence() { return ++context_.sequence; }
-  void prepare_volumes();
+  bool prepare_volumes();  // false (and a FailedMount event) when one cannot be set up
   void connect_network();
   bool make_sandbox();  // volumes, sandbox and network; false (and an event) on failure
   void teardown_sandbox();

@@ -71,7 +71,8 @@ json seccomp_to_json(const Seccomp& profile) {
 
 json default_spec(const SpecTemplate& options) {
   const bool privileged = options.profile == SpecProfile::privileged;
-  const std::vector<int> capabilities = privileged ? bounding_capabilities() : default_capabilities();
+  const std::vector<int> capabilities =
+      privileged ? bounding_capabilities() : options.capabilities.value_or(default_capabilities());
   const json caps = capability_names(capabilities);
   json process = {
       {"terminal", false},

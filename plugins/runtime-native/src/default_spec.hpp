@@ -11,6 +11,7 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,11 @@ struct SpecTemplate {
   std::vector<std::string> args = {"sh"};
   std::string root_path = "rootfs";
   std::string hostname = "deckhand";
+  // RuntimeDefault only: the capabilities the container will hold, when not
+  // the default 14. The seccomp profile then allows the system calls they
+  // gate (as containerd's default profile is built from the spec's
+  // capabilities); the process's capabilities are these too.
+  std::optional<std::vector<int>> capabilities;
 };
 
 nlohmann::json default_spec(const SpecTemplate& options);

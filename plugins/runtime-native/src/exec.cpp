@@ -4,6 +4,7 @@
 #include <grp.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -36,6 +37,7 @@ void report(int fd, const nlohmann::json& message) { write_all(fd, message.dump(
 Process merged_process(const Spec& spec, const std::string& process_json, const std::string& bundle) {
   nlohmann::json request = nlohmann::json::parse(process_json, nullptr, false);
   if (!request.is_object()) throw SpecError("exec: the process must be a JSON object");
+  request.erase("terminal");  // run_exec's to handle (the container spec's parser refuses it)
   nlohmann::json config = {{"ociVersion", "1.0.2"}, {"root", {{"path", spec.root_path}}}};
   nlohmann::json process = request;
   if (!process.contains("env")) process["env"] = spec.process.env;
@@ -84,6 +86,7 @@ int run_exec(const ExecArgs& args) {
   std::optional<SeccompProgram> seccomp;
   PreparedCapabilities capabilities;
   Fd cgroup_dir;  // v2: the container's cgroup, for the fork below
+  bool terminal = false;  // process.terminal: stdin (a pty slave the caller made) becomes the controlling terminal
   try {
     auto saved = read_json_file(dir + "/state.json");
     if (!saved) throw std::runtime_error("container \"" + args.id + "\" does not exist");
@@ -93,6 +96,11 @@ int run_exec(const ExecArgs& args) {
     }
     spec = load_spec(state.bundle);
     process = merged_process(spec, args.process_json, state.bundle);
+    const auto request = nlohmann::json::parse(args.process_json, nullptr, false);
+    if (request.is_object() && request.contains("terminal")) {
+      if (!request["terminal"].is_boolean()) throw SpecError("process.terminal must be a boolean");
+      terminal = request["terminal"].get<bool>();
+    }
     capabilities = prepare_capabilities(process.capabilities);
     if (spec.seccomp) seccomp = compile_seccomp(*spec.seccomp);
     // The cgroup first: its files are host paths, gone once we enter the
@@ -122,6 +130,13 @@ int run_exec(const ExecArgs& args) {
   if (child == 0) {
     ::close(errors[0]);
     try {
+      // A session of its own with the terminal as its controlling tty, as
+      // runc does for terminal: true: job control, ^C as SIGINT, and SIGHUP
+      // when the caller closes the terminal's master.
+      if (terminal) {
+        if (::setsid() < 0) fail("setsid");
+        if (::ioctl(0, TIOCSCTTY, 0) != 0) fail("make stdin the controlling terminal (process.terminal)");
+      }
       if (::chdir("/") != 0) fail("chdir /");
       const std::string executable = find_executable(process.args[0], process.env);
       if (executable.empty()) {

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <filesystem>
 #include <map>
@@ -88,6 +89,21 @@ void set_oom_score_adj(const Process& process) {
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    // Ignored signals survive execve: the agent ignores SIGPIPE, and the
+    // program must start with every signal at its default, as from a shell.
+    // The raw system call, because glibc refuses to touch its own two
+    // real-time signals (32, 33), which may arrive ignored as well.
+    struct {
+      void (*handler)(int);
+      unsigned long flags;
+      void (*restorer)();
+      uint64_t mask;
+    } default_action{SIG_DFL, 0, nullptr, 0};
+    for (int number = 1; number <= 64; ++number) {
+      if (number != SIGKILL && number != SIGSTOP) {
+        ::syscall(SYS_rt_sigaction, number, &default_action, nullptr, sizeof default_action.mask);
+      }
+    }
     if (pipes.stdout_write >= 0) {
       const int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
       if (null_fd < 0 || ::dup2(null_fd, 0) < 0 || ::dup2(pipes.stdout_write, 1) < 0 ||

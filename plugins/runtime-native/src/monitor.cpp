@@ -210,7 +210,10 @@ int run_monitor(const MonitorArgs& args) {
   info.exited_at = rfc3339_now();
   if (!late_error.empty() && late_error.front() == 'E') info.error = late_error.substr(1);
   try {
-    info.oom_killed = info.signal == SIGKILL && cgroups->oom_killed(state.cgroups_path);
+    // Any OOM kill in the container's cgroup, not only of its first process:
+    // containerd reports OOMKilled on the cgroup's OOM event the same way
+    // (a shell whose child was killed exits 137 itself, or 1).
+    info.oom_killed = cgroups->oom_killed(state.cgroups_path);
   } catch (const std::exception&) {
   }
   try {

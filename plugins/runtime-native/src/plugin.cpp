@@ -5,10 +5,13 @@
 #include <dlfcn.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "capabilities.hpp"
 #include "default_spec.hpp"
 #include "runtime.hpp"
 #include "spec.hpp"
@@ -153,12 +156,27 @@ class NativeRuntime {
   }
 
   std::string exec(sdk::Call&, std::string_view text) {
-    const json request = parse_request(text, {"id", "process", "stdio"});
+    const json request = parse_request(text, {"id", "process", "stdio", "stdin_fd", "stdout_fd", "stderr_fd"});
     if (!request.contains("process") || !request["process"].is_object()) {
       throw sdk::invalid_argument("\"process\" (an OCI process object) is required");
     }
+    deckhand::runtime::ExecStdio stdio;
+    stdio.mode = text_field(request, "stdio", false, "capture");
+    // stdio "fds": descriptor numbers of the caller's process, which is ours (plugins are loaded in it).
+    for (const auto& [key, fd] : {std::pair{"stdin_fd", &stdio.stdin_fd}, {"stdout_fd", &stdio.stdout_fd},
+                                  {"stderr_fd", &stdio.stderr_fd}}) {
+      if (!request.contains(key)) continue;
+      if (stdio.mode != "fds") throw sdk::invalid_argument(std::string("\"") + key + "\" goes with stdio \"fds\" only");
+      if (!request[key].is_number_integer() || request[key].get<int64_t>() < 0 || request[key].get<int64_t>() > INT32_MAX) {
+        throw sdk::invalid_argument(std::string("\"") + key + "\" must be a descriptor number");
+      }
+      *fd = request[key].get<int>();
+    }
+    if (stdio.mode == "fds" && (stdio.stdin_fd < 0 || stdio.stdout_fd < 0 || stdio.stderr_fd < 0)) {
+      throw sdk::invalid_argument("stdio \"fds\" needs stdin_fd, stdout_fd and stderr_fd");
+    }
     return guarded([&] {
-      return runtime_.exec(text_field(request, "id"), request["process"], text_field(request, "stdio", false, "capture"))
+      return runtime_.exec(text_field(request, "id"), request["process"], stdio)
           .dump(-1, ' ', false, json::error_handler_t::replace);
     });
   }
@@ -220,7 +238,7 @@ class NativeRuntime {
   }
 
   std::string default_spec(sdk::Call&, std::string_view text) {
-    const json request = parse_request(text, {"profile", "args"});
+    const json request = parse_request(text, {"profile", "args", "capabilities"});
     deckhand::runtime::SpecTemplate options;
     const std::string profile = text_field(request, "profile", false, "RuntimeDefault");
     if (profile == "Privileged") {
@@ -236,6 +254,25 @@ class NativeRuntime {
         if (!arg.is_string()) throw sdk::invalid_argument("\"args\" must be a non-empty list of strings");
         options.args.push_back(arg.get<std::string>());
       }
+    }
+    if (request.contains("capabilities")) {
+      if (options.profile == deckhand::runtime::SpecProfile::privileged) {
+        throw sdk::invalid_argument("\"capabilities\" applies to the RuntimeDefault profile only");
+      }
+      const json& names = request["capabilities"];
+      if (!names.is_array()) throw sdk::invalid_argument("\"capabilities\" must be a list of names like CAP_NET_ADMIN");
+      std::vector<int> numbers;
+      for (const json& name : names) {
+        if (!name.is_string()) throw sdk::invalid_argument("\"capabilities\" must be a list of names like CAP_NET_ADMIN");
+        try {
+          numbers.push_back(deckhand::runtime::capability_from_name(name.get<std::string>()));
+        } catch (const std::exception& e) {
+          throw sdk::invalid_argument(std::string("\"capabilities\": ") + e.what());
+        }
+      }
+      std::sort(numbers.begin(), numbers.end());
+      numbers.erase(std::unique(numbers.begin(), numbers.end()), numbers.end());
+      options.capabilities = numbers;
     }
     return deckhand::runtime::default_spec(options).dump();
   }

@@ -411,18 +411,45 @@ ExitInfo Runtime::wait(const std::string& id, uint64_t deadline_ns) {
   return exit_from_json(*saved);
 }
 
-nlohmann::json Runtime::exec(const std::string& id, const nlohmann::json& process, const std::string& stdio) {
+nlohmann::json Runtime::exec(const std::string& id, const nlohmann::json& process, const ExecStdio& stdio) {
   const ContainerState state = load(id);
   if (status(state) != "running") throw RuntimeError(Failure::precondition, "cannot exec in container \"" + id + "\": it is not running");
-  if (stdio != "inherit" && stdio != "capture") throw RuntimeError(Failure::invalid, "stdio must be \"inherit\" or \"capture\"");
+  if (stdio.mode != "inherit" && stdio.mode != "capture" && stdio.mode != "fds") {
+    throw RuntimeError(Failure::invalid, "stdio must be \"inherit\", \"capture\" or \"fds\"");
+  }
+  if (stdio.mode == "fds") {
+    // The numbers are the caller's own descriptors (the plugin runs in its process): they must be open.
+    for (const auto& [name, fd] : {std::pair{"stdin_fd", stdio.stdin_fd}, {"stdout_fd", stdio.stdout_fd}, {"stderr_fd", stdio.stderr_fd}}) {
+      if (fd < 0 || ::fcntl(fd, F_GETFD) < 0) {
+        throw RuntimeError(Failure::invalid, std::string(name) + " " + std::to_string(fd) + " is not an open descriptor");
+      }
+    }
+  }
   if (!process.is_object() || !process.contains("args")) throw RuntimeError(Failure::invalid, "process.args is required");
   int report[2], out[2] = {-1, -1}, err[2] = {-1, -1};
   if (::pipe2(report, O_CLOEXEC) != 0) throw RuntimeError(Failure::internal, "pipe failed");
-  const bool capture = stdio == "capture";
+  const bool capture = stdio.mode == "capture";
   if (capture && (::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0)) throw RuntimeError(Failure::internal, "pipe failed");
+  // The caller's descriptors may have any number, 0-3 included, which the
+  // dup2s below would overwrite before using: copies above them go instead
+  // (close-on-exec; closed on return).
+  const bool given = stdio.mode == "fds";
+  Fd copies[4] = {Fd(::fcntl(report[1], F_DUPFD_CLOEXEC, 10)), Fd(given ? ::fcntl(stdio.stdin_fd, F_DUPFD_CLOEXEC, 10) : -1),
+                   Fd(given ? ::fcntl(stdio.stdout_fd, F_DUPFD_CLOEXEC, 10) : -1),
+                   Fd(given ? ::fcntl(stdio.stderr_fd, F_DUPFD_CLOEXEC, 10) : -1)};
+  if (copies[0].get() < 0 || (given && (copies[1].get() < 0 || copies[2].get() < 0 || copies[3].get() < 0))) {
+    const std::string why = std::strerror(errno);
+    for (const int fd : {report[0], report[1], out[0], out[1], err[0], err[1]}) {
+      if (fd >= 0) ::close(fd);
+    }
+    throw RuntimeError(Failure::internal, "dup a descriptor: " + why);
+  }
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, report[1], 3);
+  posix_spawn_file_actions_adddup2(&actions, copies[0].get(), 3);
+  if (given) {
+    for (int target = 0; target < 3; ++target) posix_spawn_file_actions_adddup2(&actions, copies[target + 1].get(), target);
+  }
   if (capture) {
     posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_adddup2(&actions, out[1], 1);
@@ -433,9 +460,22 @@ nlohmann::json Runtime::exec(const std::string& id, const nlohmann::json& proces
   std::vector<char*> argv;
   for (auto& word : words) argv.push_back(word.data());
   argv.push_back(nullptr);
+  // Default signal handling and no blocked signals: the caller's (an agent
+  // ignores SIGPIPE) would pass through exec into the container's process,
+  // which must die of SIGPIPE when its reader goes away.
+  posix_spawnattr_t attributes;
+  posix_spawnattr_init(&attributes);
+  sigset_t all, none;
+  sigfillset(&all);
+  sigemptyset(&none);
+  posix_spawnattr_setsigdefault(&attributes, &all);
+  posix_spawnattr_setsigmask(&attributes, &none);
+  posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
   pid_t helper = -1;
-  const int rc = posix_spawn(&helper, monitor_path_.c_str(), &actions, nullptr, argv.data(), environ);
+  const int rc = posix_spawn(&helper, monitor_path_.c_str(), &actions, &attributes, argv.data(), environ);
+  posix_spawnattr_destroy(&attributes);
   posix_spawn_file_actions_destroy(&actions);
+  for (Fd& copy : copies) copy = Fd();  // the helper has them now; ours would keep the report pipe open
   ::close(report[1]);
   if (capture) {
     ::close(out[1]);

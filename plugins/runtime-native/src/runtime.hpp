@@ -27,6 +27,18 @@ struct CreateOptions {
   std::string pid_file;        // written with the init's pid, as runc --pid-file
 };
 
+// Where an exec'd process's stdin, stdout and stderr go. mode "capture": a
+// pipe each for stdout and stderr, returned in the result (stdin /dev/null);
+// "inherit": the caller's own 0, 1 and 2; "fds": the caller's descriptors
+// stdin_fd, stdout_fd and stderr_fd (all three required; for a process with
+// process.terminal true, one pty slave as all three).
+struct ExecStdio {
+  std::string mode = "capture";
+  int stdin_fd = -1;
+  int stdout_fd = -1;
+  int stderr_fd = -1;
+};
+
 struct RuntimeConfig {
   std::string root;          // the state root: <root>/<id> per container, <root>/.sandboxes
   std::string monitor_path;  // deckhand-monitor
@@ -48,10 +60,11 @@ class Runtime {
   ExitInfo wait(const std::string& id, uint64_t deadline_ns = 0);
   nlohmann::json list();
   // Runs a process inside a running container (process: an OCI process
-  // object; missing fields come from the container). stdio "inherit" passes
-  // the caller's; "capture" returns stdout and stderr (1 MiB each at most).
+  // object; missing fields come from the container; process.terminal true
+  // makes stdin the process's controlling terminal). See ExecStdio; capture
+  // keeps 1 MiB of each stream at most. Blocks until the process exits.
   // Returns {exit_code[, stdout, stderr]}.
-  nlohmann::json exec(const std::string& id, const nlohmann::json& process, const std::string& stdio);
+  nlohmann::json exec(const std::string& id, const nlohmann::json& process, const ExecStdio& stdio);
   // CPU, memory and pids of the container's cgroup (the kubelet's figures).
   nlohmann::json stats(const std::string& id);
 
