@@ -181,7 +181,7 @@ int pump(int socket, const std::string& after_head, bool send_stdin, bool tty) {
       char drain[64];
       [[maybe_unused]] const ssize_t ignored = ::read(g_winch_pipe[0], drain, sizeof drain);
       const std::string frame = resize_frame();
-      if (!frame.empty()) exec_connection_detail::write_all(socket, frame);
+      if (!frame.empty()) http::send_all(socket, frame);
     }
     if ((items[1].revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
       char buffer[32768];

@@ -29,17 +29,6 @@ struct ExecConnection {
 
 namespace exec_connection_detail {
 
-inline bool write_all(int fd, const std::string& data) {
-  std::size_t sent = 0;
-  while (sent < data.size()) {
-    const ssize_t n = ::send(fd, data.data() + sent, data.size() - sent, MSG_NOSIGNAL);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    sent += static_cast<std::size_t>(n);
-  }
-  return true;
-}
-
 // The Content-Length of a response head, or -1 when it has none.
 inline long content_length(const std::string& head) {
   std::string lower = head;
@@ -74,7 +63,7 @@ inline ExecConnection open_exec_stream(const std::string& socket_path, const std
   const std::string request = "POST " + target + " HTTP/1.1\r\nHost: localhost\r\nUser-Agent: deckhand-cli\r\n"
                               "Content-Length: 0\r\nConnection: Upgrade\r\nUpgrade: " +
                               std::string(http::kExecProtocol) + "\r\n\r\n";
-  if (!detail::write_all(connection.fd, request + first_frames)) {
+  if (!http::send_all(connection.fd, request + first_frames)) {
     ::close(connection.fd);
     throw ApiUnreachable("cannot send the exec request to the deckhand agent at " + socket_path);
   }

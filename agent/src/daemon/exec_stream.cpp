@@ -27,8 +27,8 @@
 #include "daemon/pod_service.hpp"
 #include "http/stream_frames.hpp"
 #include "util/url_encoding.hpp"
+#include "util/unique_fd.hpp"
 #include "plugins/plugin.hpp"
-#include "plugins/plugin_set.hpp"
 
 namespace deckhand {
 namespace {
@@ -47,26 +47,6 @@ constexpr std::chrono::milliseconds kDrainAfterExit{1000};
 constexpr std::chrono::milliseconds kFirstResizeWait{250};
 // Unwritten stdin beyond this stops reading the socket until the process catches up.
 constexpr std::size_t kStdinBacklog = 1u << 20;
-
-class Fd {
- public:
-  explicit Fd(int fd = -1) : fd_(fd) {}
-  ~Fd() { reset(); }
-  Fd(Fd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  Fd& operator=(Fd&& other) noexcept {
-    std::swap(fd_, other.fd_);
-    return *this;
-  }
-  int get() const { return fd_; }
-  bool open() const { return fd_ >= 0; }
-  void reset() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
-
- private:
-  int fd_;
-};
 
 [[noreturn]] void fail(const std::string& what) { throw std::runtime_error(what + ": " + std::strerror(errno)); }
 
@@ -172,22 +152,6 @@ json exit_status(const CallResult& result, const std::vector<std::string>& comma
           {"details", {{"causes", json::array({{{"reason", "ExitCode"}, {"message", std::to_string(code)}}})}}},
           {"message", "command terminated with non-zero exit code: command '" + command_text(command) + "' exited with " +
                           std::to_string(code)}};
-}
-
-// The runtime plugin the pods run on: the same choice as PodService's (the
-// first runtime plugin with the pod operations), which must also exec.
-Plugin* pods_runtime(PluginSet& plugins) {
-  const std::vector<std::string> needed = {"create", "start", "state", "kill", "remove", "wait", "list", "create_sandbox",
-                                           "remove_sandbox", "list_sandboxes", "default_spec"};
-  for (const auto& entry : plugins.entries()) {
-    if (!entry->plugin || entry->plugin->kind() != DH_KIND_RUNTIME) continue;
-    const std::vector<std::string> has = entry->plugin->operations();
-    bool all = true;
-    for (const std::string& op : needed) all = all && std::find(has.begin(), has.end(), op) != has.end();
-    if (!all) continue;
-    return std::find(has.begin(), has.end(), "exec") != has.end() ? entry->plugin.get() : nullptr;
-  }
-  return nullptr;
 }
 
 // One exec from the upgrade to the exit status. The process runs through the
@@ -434,8 +398,7 @@ ExecOptions parse_exec_options(const std::string& target) {
   return options;
 }
 
-void serve_exec(const http::Request& request, http::Responder& respond, PodService& pods, PluginSet& plugins,
-                const std::string& ns, const std::string& name) {
+void serve_exec(const http::Request& request, http::Responder& respond, PodService& pods, const std::string& ns, const std::string& name) {
   if (request.method() != http::bhttp::verb::post && request.method() != http::bhttp::verb::get) {
     respond(status_response(request, status::method_not_allowed, "MethodNotAllowed", "exec is a POST (or GET) with an upgrade"));
     return;
@@ -459,8 +422,9 @@ void serve_exec(const http::Request& request, http::Responder& respond, PodServi
                             target.message));
     return;
   }
-  Plugin* runtime = pods_runtime(plugins);
-  if (runtime == nullptr) {
+  Plugin* runtime = &pods.runtime_plugin();
+  const std::vector<std::string> operations = runtime->operations();
+  if (std::find(operations.begin(), operations.end(), "exec") == operations.end()) {
     respond(status_response(request, status::not_implemented, "NotImplemented", "the runtime plugin does not implement exec"));
     return;
   }

@@ -14,7 +14,6 @@
 
 namespace deckhand {
 
-class PluginSet;
 class PodService;
 
 // The query of an exec request, with the kubelet's defaults: stdout and
@@ -35,7 +34,7 @@ ExecOptions parse_exec_options(const std::string& target);
 // Answers an exec request for pod `ns`/`name`. Runs on the event-loop
 // thread (it asks `pods`); the process then runs on the stream's own thread,
 // through the runtime plugin the pods use.
-void serve_exec(const http::Request& request, http::Responder& respond, PodService& pods, PluginSet& plugins,
+void serve_exec(const http::Request& request, http::Responder& respond, PodService& pods,
                 const std::string& ns, const std::string& name);
 
 }  // namespace deckhand

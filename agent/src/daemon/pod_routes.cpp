@@ -147,7 +147,7 @@ bool Routes::pod_api(const http::Request& request, const std::string& path, http
         }
       }
       if (parts.size() == 7 && parts[4] == "pods" && parts[6] == "exec") {
-        serve_exec(request, respond, *pods_, plugins_, ns, parts[5]);  // exec_stream.cpp
+        serve_exec(request, respond, *pods_, ns, parts[5]);  // exec_stream.cpp
         return true;
       }
       if (parts.size() == 7 && parts[4] == "pods" && parts[6] == "log" && method == verb::get) {

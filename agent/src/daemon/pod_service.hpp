@@ -85,6 +85,8 @@ class PodService {
     std::string message;
   };
   ExecTarget exec_target(const std::string& namespace_, const std::string& name, const std::string& container) const;
+  // The runtime plugin the pods run on, which their execs go through.
+  Plugin& runtime_plugin() const { return backend_->runtime_plugin(); }
 
   struct LogError : std::runtime_error {
     LogError(int code, const std::string& message) : std::runtime_error(message), http_status(code) {}

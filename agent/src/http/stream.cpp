@@ -31,16 +31,4 @@ bool StreamSet::wait_empty(std::chrono::milliseconds timeout) {
   return emptied_.wait_for(lock, timeout, [this] { return fds_.empty(); });
 }
 
-bool send_all(int fd, const void* data, std::size_t size) {
-  const char* bytes = static_cast<const char*>(data);
-  while (size > 0) {
-    const ssize_t n = ::send(fd, bytes, size, MSG_NOSIGNAL);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    bytes += n;
-    size -= static_cast<std::size_t>(n);
-  }
-  return true;
-}
-
 }  // namespace deckhand::http

@@ -6,12 +6,17 @@
 // stopping the server shuts every stream socket down and waits for them.
 #pragma once
 
+#include <sys/socket.h>
+
+#include <cerrno>
+
 #include <condition_variable>
 #include <chrono>
 #include <functional>
 #include <mutex>
 #include <set>
 #include <string>
+#include <string_view>
 
 namespace deckhand::http {
 
@@ -44,7 +49,14 @@ class StreamSet {
 
 // Writes all of `data` to a blocking socket (MSG_NOSIGNAL); false when the
 // peer went away.
-bool send_all(int fd, const void* data, std::size_t size);
-inline bool send_all(int fd, const std::string& data) { return send_all(fd, data.data(), data.size()); }
+inline bool send_all(int fd, std::string_view data) {
+  while (!data.empty()) {
+    const ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    data.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return true;
+}
 
 }  // namespace deckhand::http

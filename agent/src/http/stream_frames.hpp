@@ -16,6 +16,8 @@
 #include <string>
 #include <string_view>
 
+#include "http/stream.hpp"
+
 namespace deckhand::http {
 
 inline constexpr const char* kExecProtocol = "deckhand-exec.v1";
@@ -80,15 +82,7 @@ class FrameDecoder {
 
 // Writes one frame to a blocking socket; false when the peer went away.
 inline bool send_frame(int fd, uint8_t channel, std::string_view payload) {
-  const std::string bytes = encode_frame(channel, payload);
-  std::size_t sent = 0;
-  while (sent < bytes.size()) {
-    const ssize_t n = ::send(fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    sent += static_cast<std::size_t>(n);
-  }
-  return true;
+  return send_all(fd, encode_frame(channel, payload));
 }
 
 }  // namespace deckhand::http

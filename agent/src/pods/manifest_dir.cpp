@@ -26,6 +26,7 @@
 #include "pods/pod_validate.hpp"
 #include "pods/static_pod_uid.hpp"
 #include "util/paths.hpp"
+#include "util/unique_fd.hpp"
 
 namespace deckhand::pods {
 namespace {
@@ -37,22 +38,6 @@ constexpr uint32_t kWatchedEvents =
     IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_CREATE | IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF;
 
 std::string errno_text() { return std::strerror(errno); }
-
-// Closes the descriptor it holds.
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-  int release() { return std::exchange(fd_, -1); }
-
- private:
-  int fd_;
-};
 
 bool ends_with(std::string_view text, std::string_view suffix) {
   return text.size() >= suffix.size() && text.substr(text.size() - suffix.size()) == suffix;

@@ -81,6 +81,9 @@ class PodBackend {
   Sandbox create_sandbox(const nlohmann::json& request);
   void remove_sandbox(const std::string& id);
   std::vector<Sandbox> list_sandboxes();
+  // The runtime plugin the pods run on (exec streams call it directly: their
+  // descriptors do not fit the typed calls).
+  Plugin& runtime_plugin() const { return runtime_; }
   nlohmann::json default_spec(const std::string& profile);  // RuntimeDefault | Privileged
   // RuntimeDefault for a container holding `capabilities` (CAP_ names): its
   // seccomp profile allows what they gate.
